@@ -1,0 +1,5 @@
+"""hermes: an interactive terminal coding agent."""
+
+from __future__ import annotations
+
+__version__ = "0.1.0"

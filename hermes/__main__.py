@@ -1,0 +1,7 @@
+"""``python -m hermes`` runs the CLI."""
+
+from __future__ import annotations
+
+from hermes.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,148 @@
+"""Command-line entry point: parses arguments and picks TUI, plain REPL or headless.
+
+Exit codes: 0 done, 1 the run failed, 2 bad usage or configuration.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import cast
+
+from hermes import __version__
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # type: ignore[override]
+        self.print_usage(sys.stderr)
+        self.exit(EXIT_USAGE, f"hermes: error: {message}\nRun 'hermes --help' for the options.\n")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The full argument parser, subcommands included."""
+    parser = _Parser(
+        prog="hermes",
+        description="An interactive terminal coding agent. With no -p, opens the TUI.",
+    )
+    parser.add_argument(
+        "-p",
+        "--print",
+        dest="prompt",
+        metavar="PROMPT",
+        help="run one prompt headless and print the answer",
+    )
+    parser.add_argument(
+        "--output-format",
+        choices=("text", "json", "stream-json"),
+        default="text",
+        help="headless output (default: text)",
+    )
+    parser.add_argument("--model", help="model name (else model.name in config)")
+    parser.add_argument(
+        "--base-url", help="OpenAI-compatible endpoint, e.g. http://localhost:11434/v1"
+    )
+    parser.add_argument("--api-key", help="API key (else HERMES_API_KEY or OPENAI_API_KEY)")
+    parser.add_argument(
+        "--approval-mode",
+        choices=("ask", "auto-edit", "yolo"),
+        help="ask (default): writes and commands ask; auto-edit: edits go "
+        "through; yolo: nothing asks except catastrophic commands",
+    )
+    parser.add_argument(
+        "--max-turns", type=int, metavar="N", help="stop a turn after N model requests"
+    )
+    parser.add_argument("-C", "--cwd", metavar="DIR", help="the workspace (default: .)")
+    parser.add_argument(
+        "--resume",
+        nargs="?",
+        const="",
+        metavar="ID",
+        help="resume session ID (a picker without ID)",
+    )
+    parser.add_argument(
+        "--continue",
+        dest="continue_",
+        action="store_true",
+        help="continue the latest session in this workspace",
+    )
+    parser.add_argument("--plain", action="store_true", help="line-mode REPL instead of the TUI")
+    parser.add_argument("--version", action="version", version=f"hermes {__version__}")
+    sub = cast(
+        "argparse._SubParsersAction[argparse.ArgumentParser]",
+        parser.add_subparsers(dest="command", metavar="COMMAND"),
+    )
+    from hermes import cli_sessions, cli_skills
+
+    cli_sessions.register(sub)
+    cli_skills.register(sub)
+    return parser
+
+
+def _workspace(arg: str | None) -> Path:
+    path = Path(arg or ".").expanduser()
+    if not path.is_dir():
+        raise SystemExit(f"hermes: error: workspace {path} is not a directory")
+    return path.resolve()
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run hermes; returns the exit code."""
+    args = build_parser().parse_args(argv)
+    try:
+        if args.command is not None:
+            code: int = args.func(args)
+            return code
+        if args.prompt is not None:
+            return _run_headless(args)
+        return _run_interactive(args)
+    except KeyboardInterrupt:
+        return 130
+    except SystemExit as exc:
+        if isinstance(exc.code, str):
+            print(exc.code, file=sys.stderr)
+            return EXIT_USAGE
+        raise
+
+
+def _run_interactive(args: argparse.Namespace) -> int:
+    if not sys.stdout.isatty() or not sys.stdin.isatty():
+        print(
+            "hermes: stdout is not a terminal, so the TUI cannot draw. Use "
+            "'hermes -p \"PROMPT\"' for a headless run or 'hermes --plain' for line mode.",
+            file=sys.stderr,
+        )
+        return EXIT_USAGE
+    print(
+        "hermes: the interactive TUI is not in this build yet; use 'hermes -p \"PROMPT\"'.",
+        file=sys.stderr,
+    )
+    return EXIT_USAGE
+
+
+def _run_headless(args: argparse.Namespace) -> int:
+    from hermes.startup import StartupError, prepare_session
+
+    if not args.prompt.strip():
+        print("hermes: error: the prompt given with -p is empty", file=sys.stderr)
+        return EXIT_USAGE
+    try:
+        setup = prepare_session(args, interactive=False)
+    except StartupError as exc:
+        print(f"hermes: error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    from hermes.headless import run_headless
+
+    try:
+        outcome = asyncio.run(run_headless(setup.engine, args.prompt, args.output_format))
+    finally:
+        setup.close()
+    return EXIT_FAILED if outcome.is_error else EXIT_OK
+
+
+if __name__ == "__main__":  # pragma: no cover
+    raise SystemExit(main())

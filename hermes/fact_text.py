@@ -1,0 +1,196 @@
+"""Text plumbing for the fact extractor: what is prose, masking, sentences, rewriting.
+
+Offsets are preserved everywhere: masking replaces the inside of a quote with the
+same number of ``~`` characters, so a span found in masked text is a span of the
+original message.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Final
+
+__all__ = ["mask_line", "normalize", "prose_lines", "rewrite", "sentences", "split_clauses"]
+
+# --- lines that are not prose (pasted output, logs, traces) -----------------------
+_OUTPUT_LINE_RE: Final = re.compile(
+    r"^(?:\s*\$\s|\s*>>>\s|\s*PS [A-Z]:\\|[A-Z]:\\[^ ]*>|"
+    r"\[?\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}|\[?\d{2}:\d{2}:\d{2}|"
+    r"\[?(?:DEBUG|INFO|WARN|WARNING|ERROR|CRITICAL|FATAL|TRACE|NOTICE)\]?[\s:]|"
+    r"(?:npm|yarn|pnpm|pip|cargo|go|make)(?:\[\d+\])?(?: ERR!| WARN| error| warning)?[:!]|"
+    r"(?:npm|yarn) (?:ERR!|WARN)|hint:|error(?:\[\w+\])?:|warning:|note:|fatal:|"
+    r"remote:|Traceback \(most recent|\s*File \"|\s*at [\w.$<>]+\(|\s*-->|"
+    r"[\w.]+(?:Error|Exception|Warning|Interrupt|Exit)(?::|$)|"
+    r"E\s{2,}|FAILED\b|PASSED\b|ERROR\b|SKIPPED\b|XFAIL|={3,}|-{3,}|\+{3,}|\|.*\||"
+    r"[\w./\\-]+\.\w+:\d+(?::\d+)?:|\s*\d+ (?:passed|failed|errors?|warnings?)\b|"
+    r"Found \d+ errors?|Collecting |Requirement already|Successfully (?:installed|built)|"
+    r"Downloading |Installing |Building |Compiling |Finished |Running |Step \d+/\d+|"
+    r"#\d+ \[|\s*\^+\s*$|\s*\d+\s*\|)",
+)
+_TABLE_LINE_RE: Final = re.compile(r"\S {3,}\S.* {2,}\S|\S {3,}\S+\s*$")
+
+_MASK_RE: Final = re.compile(
+    r"\"[^\"\n]*\"|“[^”\n]*”|‘[^’\n]*’|`[^`\n]+`|(?<![\w])'[^'\n]+'(?![\w])"
+)
+_SENT_END_RE: Final = re.compile(r"[.!?]+[\"')\]]*(?=\s)|\n")
+_ABBREV: Final = frozenset("e.g i.e etc vs approx incl no cf fig al mr ms dr st v".split())
+_PUNCT_EDGE_RE: Final = re.compile(r"^[\s,.;:!?—–-]+|[\s,.;:!?—–-]+$")
+_PLEASE_RE: Final = re.compile(r"^(?:please|pls)\s+|[, ]+please$", re.IGNORECASE)
+_NORM_QUOTES_RE: Final = re.compile(r"[\"'`“”‘’«»]")
+_NORM_PUNCT_RE: Final = re.compile(r"(?<!\w)[^\w\s]+|[^\w\s]+(?!\w)")
+_WS_RE: Final = re.compile(r"\s+")
+_PRONOUN_VERB_RE: Final = re.compile(
+    r"\b(?P<subj>I|we)\b(?!\.)(?P<c>'m|'re|'ve|'d|'ll)?(?:\s+(?P<adv>(?:really|always|also|only|"
+    r"still|usually|mostly|generally|just|now|never|currently|strongly|personally)\s+)*"
+    r"(?P<verb>[a-z']+))?",
+    re.IGNORECASE,
+)
+_POSSESSIVE_RE: Final = re.compile(r"\b(?:my|our|me|us|mine|ours)\b", re.IGNORECASE)
+_POSSESSIVES: Final = {
+    "my": "the user's",
+    "mine": "the user's",
+    "me": "the user",
+    "our": "the project's",
+    "ours": "the project's",
+    "us": "the team",
+}
+_AUX: Final = {"'m": "is", "'re": "is", "'ve": "has", "'d": "would", "'ll": "will"}
+_MODALS: Final = frozenset(
+    "can can't will won't would should might must could may shall don't didn't doesn't".split()
+)
+_IRREGULAR: Final = {
+    "have": "has",
+    "do": "does",
+    "go": "goes",
+    "are": "is",
+    "were": "was",
+    "don't": "doesn't",
+    "am": "is",
+}
+_MAX_CONTENT: Final = 220
+
+
+def prose_lines(text: str) -> list[tuple[int, int]]:
+    """(start, end) of each line of ``text`` that is the user's own prose.
+
+    Dropped: fenced blocks (also unclosed ones), indented code, ``>`` quotes,
+    pasted command output, logs, stack traces and tables.
+    """
+    out: list[tuple[int, int]] = []
+    fence: str | None = None
+    pos = 0
+    for raw in text.splitlines(keepends=True):
+        start = pos
+        pos += len(raw)
+        line = raw.rstrip("\r\n")
+        stripped = line.lstrip()
+        if fence is not None:
+            if stripped.startswith(fence):
+                fence = None
+            continue
+        if stripped.startswith(("```", "~~~")):
+            fence = stripped[:3]
+            continue
+        if not stripped or stripped.startswith(">") or line.startswith(("    ", "\t")):
+            continue
+        if _OUTPUT_LINE_RE.match(line) or _TABLE_LINE_RE.search(line):
+            continue
+        out.append((start, start + len(line)))
+    return out
+
+
+def mask_line(line: str) -> str:
+    """Replace the inside of quoted strings and inline code with ``~`` (same length)."""
+    if '"' in line or "`" in line or "'" in line or "“" in line or "‘" in line:
+        return _MASK_RE.sub(_mask_match, line)
+    return line
+
+
+def _mask_match(m: re.Match[str]) -> str:
+    g = m.group()
+    return g[0] + "~" * (len(g) - 2) + g[-1]
+
+
+def sentences(line: str) -> list[tuple[int, int]]:
+    """Sentence spans within one prose line, trimmed of surrounding whitespace."""
+    out: list[tuple[int, int]] = []
+    begin = 0
+    for m in _SENT_END_RE.finditer(line):
+        word_start = line.rfind(" ", begin, m.start()) + 1
+        if line[word_start : m.start()].lower().rstrip(".") in _ABBREV:
+            continue
+        out.append((begin, m.end()))
+        begin = m.end()
+    if begin < len(line):
+        out.append((begin, len(line)))
+    trimmed: list[tuple[int, int]] = []
+    for s, e in out:
+        chunk = line[s:e]
+        lead = len(chunk) - len(chunk.lstrip())
+        tail = len(chunk) - len(chunk.rstrip())
+        if e - tail > s + lead + 1:
+            trimmed.append((s + lead, e - tail))
+    return trimmed
+
+
+def split_clauses(sentence: str, splitter: re.Pattern[str]) -> list[tuple[int, int]]:
+    """Clause spans of a (lowercased) sentence, cut where ``splitter`` matches."""
+    out: list[tuple[int, int]] = []
+    begin = 0
+    for m in splitter.finditer(sentence):
+        if m.start() > begin:
+            out.append((begin, m.start()))
+        begin = m.end()
+    if begin < len(sentence):
+        out.append((begin, len(sentence)))
+    return out
+
+
+def normalize(content: str) -> str:
+    """Casefold, drop quotes, strip punctuation outside words, collapse whitespace."""
+    text = _NORM_QUOTES_RE.sub("", content.casefold())
+    text = _NORM_PUNCT_RE.sub(" ", text)
+    return _WS_RE.sub(" ", text).strip()
+
+
+def rewrite(text: str, capitalize: bool = True) -> str:
+    """Make a clause readable out of context: first person becomes third person.
+
+    "I'm on macOS" -> "The user is on macOS"; "we deploy to Fly.io" -> "The project
+    deploys to Fly.io"; "my editor" -> "the user's editor".
+    """
+    text = _PUNCT_EDGE_RE.sub("", text)
+    text = _PLEASE_RE.sub("", text)
+    text = _PRONOUN_VERB_RE.sub(_third_person, text)
+    text = _POSSESSIVE_RE.sub(lambda m: _POSSESSIVES[m.group().lower()], text)
+    if len(text) > _MAX_CONTENT:
+        text = text[:_MAX_CONTENT].rsplit(" ", 1)[0] + "…"
+    if capitalize and text:
+        text = text[0].upper() + text[1:]
+    return text
+
+
+def _third_person(m: re.Match[str]) -> str:
+    who = "the user" if m.group("subj").lower() == "i" else "the project"
+    contraction = (m.group("c") or "").lower()
+    adv = m.group("adv") or ""
+    verb = m.group("verb")
+    if contraction:
+        tail = f" {adv}{verb}" if verb else ""
+        return f"{who} {_AUX[contraction]}{tail}"
+    if verb is None:
+        return who
+    return f"{who} {adv}{_conjugate(verb)}"
+
+
+def _conjugate(verb: str) -> str:
+    low = verb.lower()
+    if low in _IRREGULAR:
+        return _IRREGULAR[low]
+    if low in _MODALS or low.endswith(("ed", "'t")) or not low.isalpha():
+        return verb
+    if low.endswith(("s", "sh", "ch", "x", "z", "o")):
+        return verb + "es"
+    if low.endswith("y") and len(low) > 1 and low[-2] not in "aeiou":
+        return verb[:-1] + "ies"
+    return verb + "s"

@@ -1,0 +1,337 @@
+"""The engine boundary: ops go in, events come out.
+
+Front ends (TUI, plain REPL, headless printer, tests) talk to the engine only through
+these frozen dataclasses. Each one serialises to a JSON object with a ``type`` field
+naming its class, so a stream of events can be printed (``stream-json``) and read back.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from dataclasses import dataclass, field
+from typing import Any, Literal, TypeAlias
+
+ApprovalDecision: TypeAlias = Literal["once", "always", "deny", "abort"]
+ApprovalMode: TypeAlias = Literal["ask", "auto-edit", "yolo"]
+ToolClass: TypeAlias = Literal["read", "write", "exec"]
+CallStatus: TypeAlias = Literal["done", "failed", "denied", "cancelled", "interrupted"]
+
+APPROVAL_MODES: tuple[ApprovalMode, ...] = ("ask", "auto-edit", "yolo")
+APPROVAL_DECISIONS: tuple[ApprovalDecision, ...] = ("once", "always", "deny", "abort")
+
+
+# --------------------------------------------------------------------------- ops
+
+
+@dataclass(frozen=True)
+class UserTurn:
+    """A message from the user. Submitted during a turn, it is queued for the next step."""
+
+    text: str
+
+
+@dataclass(frozen=True)
+class Interrupt:
+    """Stop the running turn: cancel the stream, kill the running command."""
+
+
+@dataclass(frozen=True)
+class ApprovalReply:
+    """The answer to an ``ApprovalRequested`` event."""
+
+    call_id: str
+    decision: ApprovalDecision
+
+
+@dataclass(frozen=True)
+class Compact:
+    """Compact the model's view of the conversation now."""
+
+
+@dataclass(frozen=True)
+class SetModel:
+    """Switch the model used from the next request on."""
+
+    name: str
+
+
+@dataclass(frozen=True)
+class SetApprovalMode:
+    """Switch the approval mode from the next tool call on."""
+
+    mode: ApprovalMode
+
+
+@dataclass(frozen=True)
+class Shutdown:
+    """End the session: interrupt anything running and close the event stream."""
+
+
+Op: TypeAlias = (
+    UserTurn | Interrupt | ApprovalReply | Compact | SetModel | SetApprovalMode | Shutdown
+)
+
+# ------------------------------------------------------------------------ events
+
+
+@dataclass(frozen=True)
+class SessionStarted:
+    session_id: str
+    model: str
+    workspace: str
+    approval_mode: ApprovalMode
+    resumed: bool = False
+    title: str = ""
+
+
+@dataclass(frozen=True)
+class TurnStarted:
+    turn: int
+    text: str
+
+
+@dataclass(frozen=True)
+class UserMessage:  # replay=True: painted from the store on resume, not new
+    """A user message entered the history (a queued message delivered mid-turn, or replay)."""
+
+    text: str
+    replay: bool = False
+
+
+@dataclass(frozen=True)
+class AssistantDelta:
+    text: str
+
+
+@dataclass(frozen=True)
+class ReasoningDelta:
+    text: str
+
+
+@dataclass(frozen=True)
+class ToolCallView:
+    """One tool call as the model asked for it."""
+
+    call_id: str
+    name: str
+    arguments: str
+
+
+@dataclass(frozen=True)
+class AssistantMessage:
+    """The final form of one model reply; follows any ``AssistantDelta`` events."""
+
+    text: str
+    tool_calls: tuple[ToolCallView, ...] = ()
+    interrupted: bool = False
+    reasoning: str = ""
+    replay: bool = False
+
+
+@dataclass(frozen=True)
+class ToolCallBegin:
+    call_id: str
+    name: str
+    arguments: str
+    tool_class: ToolClass
+    summary: str = ""
+
+
+@dataclass(frozen=True)
+class ToolOutputDelta:
+    call_id: str
+    text: str
+
+
+@dataclass(frozen=True)
+class ToolCallEnd:
+    """The result of a call, exactly as the model receives it."""
+
+    call_id: str
+    name: str
+    status: CallStatus
+    output: str
+    diff: str = ""
+    exit_code: int | None = None
+    replay: bool = False
+
+    @property
+    def ok(self) -> bool:
+        return self.status == "done"
+
+
+@dataclass(frozen=True)
+class ApprovalRequested:
+    call_id: str
+    name: str
+    arguments: str
+    reason: str
+    always_rules: tuple[str, ...] = ()
+    catastrophic: bool = False
+    preview: str = ""
+
+
+@dataclass(frozen=True)
+class ApprovalResolved:
+    call_id: str
+    decision: ApprovalDecision
+    by: Literal["user", "policy", "grant"] = "user"
+    reason: str = ""
+
+
+@dataclass(frozen=True)
+class TokenUsage:
+    prompt_tokens: int
+    completion_tokens: int
+    session_prompt_tokens: int
+    session_completion_tokens: int
+    context_tokens: int
+    context_window: int
+
+
+@dataclass(frozen=True)
+class CompactionDone:
+    tokens_before: int
+    tokens_after: int
+    turns_folded: int
+    summary: str = ""
+
+
+@dataclass(frozen=True)
+class FactsExtracted:
+    count: int
+    facts: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class ExecutorStats:
+    requests: int
+    errors: int
+    p50_ms: float
+    p95_ms: float
+    queue_depth: dict[str, int] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Warning:
+    message: str
+    kind: str = ""  # "retry": a model request is being retried; discard streamed text
+
+
+@dataclass(frozen=True)
+class Error:
+    message: str
+    fatal: bool = False
+
+
+@dataclass(frozen=True)
+class TurnComplete:
+    text: str
+    model_calls: int = 0
+
+
+@dataclass(frozen=True)
+class TurnAborted:
+    reason: str
+
+
+Event: TypeAlias = (
+    SessionStarted
+    | TurnStarted
+    | UserMessage
+    | AssistantDelta
+    | ReasoningDelta
+    | AssistantMessage
+    | ToolCallBegin
+    | ToolOutputDelta
+    | ToolCallEnd
+    | ApprovalRequested
+    | ApprovalResolved
+    | TokenUsage
+    | CompactionDone
+    | FactsExtracted
+    | ExecutorStats
+    | Warning
+    | Error
+    | TurnComplete
+    | TurnAborted
+)
+
+_OP_TYPES: tuple[type, ...] = (
+    UserTurn,
+    Interrupt,
+    ApprovalReply,
+    Compact,
+    SetModel,
+    SetApprovalMode,
+    Shutdown,
+)
+_EVENT_TYPES: tuple[type, ...] = (
+    SessionStarted,
+    TurnStarted,
+    UserMessage,
+    AssistantDelta,
+    ReasoningDelta,
+    AssistantMessage,
+    ToolCallBegin,
+    ToolOutputDelta,
+    ToolCallEnd,
+    ApprovalRequested,
+    ApprovalResolved,
+    TokenUsage,
+    CompactionDone,
+    FactsExtracted,
+    ExecutorStats,
+    Warning,
+    Error,
+    TurnComplete,
+    TurnAborted,
+)
+_BY_NAME: dict[str, type] = {t.__name__: t for t in (*_OP_TYPES, *_EVENT_TYPES)}
+
+
+def to_dict(message: Op | Event) -> dict[str, Any]:
+    """Serialise an op or event to a JSON-ready dict with a ``type`` field."""
+    out: dict[str, Any] = {"type": type(message).__name__}
+    for f in dataclasses.fields(message):
+        value = getattr(message, f.name)
+        if f.name == "tool_calls":
+            value = [dataclasses.asdict(c) for c in value]
+        elif isinstance(value, tuple):
+            value = list(value)
+        out[f.name] = value
+    return out
+
+
+def to_json(message: Op | Event) -> str:
+    """Serialise an op or event to one line of JSON."""
+    return json.dumps(to_dict(message), ensure_ascii=False)
+
+
+def from_dict(data: dict[str, Any]) -> Op | Event:
+    """Rebuild an op or event from :func:`to_dict` output; raises ValueError when unknown."""
+    kind = data.get("type")
+    cls = _BY_NAME.get(kind) if isinstance(kind, str) else None
+    if cls is None:
+        raise ValueError(f"unknown message type: {kind!r}")
+    kwargs: dict[str, Any] = {}
+    for f in dataclasses.fields(cls):
+        if f.name not in data:
+            continue
+        value = data[f.name]
+        if f.name == "tool_calls":
+            value = tuple(ToolCallView(**c) for c in value)
+        elif isinstance(value, list):
+            value = tuple(value)
+        kwargs[f.name] = value
+    result: Op | Event = cls(**kwargs)
+    return result
+
+
+def from_json(line: str) -> Op | Event:
+    """Parse one line of JSON produced by :func:`to_json`."""
+    data = json.loads(line)
+    if not isinstance(data, dict):
+        raise ValueError("a protocol message must be a JSON object")
+    return from_dict(data)

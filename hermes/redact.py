@@ -1,0 +1,124 @@
+"""Redaction of known secret formats before text reaches the database or a log.
+
+Only formats that are secrets by their shape are touched (API keys with a known prefix,
+PEM private keys, credentials inside URLs, bearer tokens), so ordinary code and output
+pass through unchanged. The model keeps seeing the original text; only what is stored
+is redacted. Each secret becomes ``[REDACTED:<kind>]``.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+
+MARK = "[REDACTED:"
+"""Every redaction starts with this, so callers can tell stored text was altered."""
+
+# (cheap substrings one of which must occur, compare them case-insensitively, pattern, replacer)
+_Rule = tuple[tuple[str, ...], bool, re.Pattern[str], Callable[[re.Match[str]], str]]
+
+
+def _whole(kind: str) -> Callable[[re.Match[str]], str]:
+    return lambda m: f"{MARK}{kind}]"
+
+
+def _keep_prefix(kind: str) -> Callable[[re.Match[str]], str]:
+    """Keep group 1 (the name or scheme around the secret), redact group 2."""
+    return lambda m: f"{m.group(1)}{MARK}{kind}]"
+
+
+_RULES: tuple[_Rule, ...] = (
+    (
+        ("-----BEGIN",),
+        False,
+        re.compile(
+            r"-----BEGIN (?:[A-Z0-9]+ )*PRIVATE KEY( BLOCK)?-----"
+            r"[\s\S]*?(?:-----END (?:[A-Z0-9]+ )*PRIVATE KEY( BLOCK)?-----|\Z)"
+        ),
+        _whole("private-key"),
+    ),
+    (
+        ("sk-", "k_live_", "k_test_"),
+        False,
+        # OpenAI / Anthropic (sk-, sk-proj-, sk-ant-...) and Stripe (sk_live_, rk_test_).
+        re.compile(
+            r"\b(?:sk-(?=[A-Za-z0-9_\-]*\d)[A-Za-z0-9_\-]{20,}|[sr]k_(?:live|test)_[A-Za-z0-9]{16,})"
+        ),
+        _whole("api-key"),
+    ),
+    (
+        ("gh", "github_pat_"),
+        False,
+        re.compile(r"\b(?:gh[pousr]_[A-Za-z0-9]{30,}|github_pat_[A-Za-z0-9_]{30,})"),
+        _whole("github-token"),
+    ),
+    (("glpat-",), False, re.compile(r"\bglpat-[A-Za-z0-9_\-]{20,}"), _whole("gitlab-token")),
+    (("AKIA", "ASIA"), False, re.compile(r"\b(?:AKIA|ASIA)[0-9A-Z]{16}\b"), _whole("aws-key-id")),
+    (
+        ("aws_secret_access_key",),
+        True,
+        re.compile(r"(?i)(aws_secret_access_key\s*[:=]\s*[\"']?)([A-Za-z0-9/+=]{40})"),
+        _keep_prefix("aws-secret"),
+    ),
+    (
+        ("xox", "xapp-"),
+        False,
+        re.compile(r"\bx(?:ox[abposr]|app)-[A-Za-z0-9\-]{10,}"),
+        _whole("slack-token"),
+    ),
+    (("AIza",), False, re.compile(r"\bAIza[0-9A-Za-z_\-]{35}"), _whole("google-api-key")),
+    (("hf_",), False, re.compile(r"\bhf_[A-Za-z0-9]{30,}"), _whole("huggingface-token")),
+    (
+        ("eyJ",),
+        False,
+        re.compile(r"\beyJ[A-Za-z0-9_\-]{10,}\.eyJ[A-Za-z0-9_\-]{10,}\.[A-Za-z0-9_\-]{10,}"),
+        _whole("jwt"),
+    ),
+    (
+        ("://",),
+        False,
+        # user:password@host in any URL
+        re.compile(r"(\b[a-zA-Z][a-zA-Z0-9+.\-]*://[^\s/:@\"'<>]*:)([^\s/@\"'<>]+)(?=@)"),
+        _keep_prefix("url-password"),
+    ),
+    (
+        ("=",),
+        False,
+        re.compile(
+            r"(?i)([?&](?:access_token|auth_token|token|api_key|apikey|key|secret|"
+            r"client_secret|password|private_token|sig|signature)=)([^&\s#\"'<>]{6,})"
+        ),
+        _keep_prefix("url-token"),
+    ),
+    (
+        ("authorization",),
+        True,
+        re.compile(r"(?i)(\bauthorization:\s*(?:bearer|token|basic)\s+)([A-Za-z0-9._~+/=\-]{8,})"),
+        _keep_prefix("auth-header"),
+    ),
+)
+
+
+def redact(text: str) -> str:
+    """``text`` with every known secret format replaced by ``[REDACTED:<kind>]``."""
+    if not text:
+        return text
+    lowered: str | None = None
+    for needles, fold, pattern, replace in _RULES:
+        if fold:
+            lowered = text.lower() if lowered is None else lowered
+            haystack = lowered
+        else:
+            haystack = text
+        if not any(n in haystack for n in needles):
+            continue
+        before = text
+        text = pattern.sub(replace, text)
+        if text is not before:
+            lowered = None
+    return text
+
+
+def redact_optional(text: str | None) -> str | None:
+    """:func:`redact` that passes None through."""
+    return None if text is None else redact(text)

@@ -1,0 +1,265 @@
+"""Low-level shell text handling for :mod:`hermes.shellsafety`.
+
+Pre-parse checks on the raw text, the lazily built tree-sitter parser, and the
+resolution of one bash word node to its value after quote removal. Pure functions,
+no I/O.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+from typing import Any
+
+MAX_COMMAND_CHARS = 10_000
+
+_parser: Any = None
+
+_ASCII_CONTROL = re.compile(r"[\x00-\x09\x0b-\x1f\x7f]")
+# A backslash-newline glues the two sides into one word in bash, but tree-sitter
+# treats it as a word break; between two non-blank characters the two disagree.
+_JOINING_CONTINUATION = re.compile(r"\S\\\n\S")
+# tree-sitter-bash drops an escaped blank that starts a word; bash keeps it in the word.
+_LEADING_ESCAPED_BLANK = re.compile(r"(?:^|[\s;|&()])\\ ")
+_CONTROL_NAMES = {"\r": "carriage return \\r", "\t": "tab", "\x1b": "escape", "\x00": "NUL"}
+_BIDI = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\u200e\u200f")
+_ZERO_WIDTH = frozenset("\u200b\u200c\u200d\ufeff\u2060")
+
+
+def get_parser() -> Any:
+    """The shared tree-sitter bash parser, built on first use."""
+    global _parser
+    if _parser is None:
+        import tree_sitter_bash
+        from tree_sitter import Language, Parser
+
+        _parser = Parser(Language(tree_sitter_bash.language()))
+    return _parser
+
+
+def precheck(command: str) -> str | None:
+    """Why the raw text is refused before parsing, or None when it may be parsed."""
+    if len(command) > MAX_COMMAND_CHARS:
+        return f"command is too long ({len(command)} characters)"
+    m = _ASCII_CONTROL.search(command)
+    if m:
+        ch = m.group()
+        name = _CONTROL_NAMES.get(ch, f"U+{ord(ch):04X}")
+        return f"control character ({name}) in the command"
+    if not command.isascii():
+        for ch in command:
+            if ch.isascii():
+                continue
+            problem = _non_ascii_problem(ch)
+            if problem:
+                return problem
+    if "\\\n" in command and _JOINING_CONTINUATION.search(command):
+        return "line continuation inside a word"
+    if "\\ " in command and _LEADING_ESCAPED_BLANK.search(command):
+        return "escaped space at the start of a word"
+    return None
+
+
+def _non_ascii_problem(ch: str) -> str | None:
+    code = f"U+{ord(ch):04X}"
+    if ch in _BIDI:
+        return f"bidirectional control character ({code}) in the command"
+    if ch in _ZERO_WIDTH:
+        return f"zero-width character ({code}) in the command"
+    cat = unicodedata.category(ch)
+    if ch.isspace() or cat in ("Zs", "Zl", "Zp"):
+        return f"non-ASCII whitespace ({code}) in the command"
+    if cat in ("Cc", "Cf", "Co", "Cs", "Cn"):
+        return f"invisible or control character ({code}) in the command"
+    return None
+
+
+@dataclass(frozen=True)
+class Word:
+    """One shell word: its value after quote removal and why it is not plain, if so."""
+
+    value: str
+    problem: str | None = None
+
+
+_GLOB = frozenset("*?[{}")
+_DQ_ESCAPABLE = frozenset('$`"\\')
+_EXPANSION_PROBLEMS = {
+    "simple_expansion": "variable expansion",
+    "expansion": "variable expansion",
+    "command_substitution": "command substitution $(...)",
+    "process_substitution": "process substitution",
+    "arithmetic_expansion": "arithmetic expansion $((...))",
+    "brace_expression": "brace expansion",
+    "translated_string": 'locale string $"..."',
+}
+
+
+def node_text(node: Any) -> str:
+    """The source text of a node."""
+    return bytes(node.text).decode("utf-8", "replace")
+
+
+def resolve_word(node: Any) -> Word:
+    """The value of a word node after quote removal, with the first problem found."""
+    kind = node.type
+    text = node_text(node)
+    if kind == "word":
+        return _unquoted(text)
+    if kind == "number":
+        if "$" in text or "`" in text:
+            return Word(text, "expansion in a number")
+        return Word(text)
+    if kind == "raw_string":
+        return Word(text[1:-1])
+    if kind == "string":
+        return _double_quoted(node)
+    if kind == "ansi_c_string":
+        value = decode_ansi_c(text[2:-1])
+        if value is None:
+            return Word(text, "unsupported ANSI-C string")
+        return Word(value)
+    if kind == "concatenation":
+        parts = [resolve_word(c) for c in node.children]
+        problem = next((p.problem for p in parts if p.problem), None)
+        if problem and " in " in problem and problem.startswith(("unquoted", "tilde")):
+            problem = f"{problem.partition(' in ')[0]} in {text[:40]}"
+        return Word("".join(p.value for p in parts), problem)
+    return Word(text, _expansion_problem(node))
+
+
+def _expansion_problem(node: Any) -> str:
+    kind = node.type
+    if kind == "command_substitution" and node_text(node).startswith("`"):
+        return "command substitution `...`"
+    if kind in ("simple_expansion", "expansion"):
+        return f"variable expansion {node_text(node)[:40]}"
+    return _EXPANSION_PROBLEMS.get(kind, f"shell expansion ({kind})")
+
+
+def _unquoted(text: str) -> Word:
+    out: list[str] = []
+    problem: str | None = None
+    i = 0
+    n = len(text)
+    while i < n:
+        ch = text[i]
+        if ch == "\\":
+            if i + 1 < n:
+                if text[i + 1] != "\n":
+                    out.append(text[i + 1])
+                i += 2
+                continue
+            out.append(ch)
+            i += 1
+            continue
+        if problem is None:
+            if ch == "\n":
+                # bash ends the command at an unescaped newline; the parser disagreed.
+                problem = "newline inside a word"
+            elif ch in "$`":
+                problem = f"expansion {ch} in {text[:40]}"
+            elif ch in _GLOB:
+                problem = f"unquoted glob or brace character {ch!r} in {text[:40]}"
+            elif ch == "~" and (i == 0 or text[i - 1] in "=:"):
+                problem = f"tilde expansion in {text[:40]}"
+        out.append(ch)
+        i += 1
+    return Word("".join(out), problem)
+
+
+def _double_quoted(node: Any) -> Word:
+    out: list[str] = []
+    problem: str | None = None
+    for child in node.children:
+        kind = child.type
+        if kind == '"':
+            continue
+        if kind == "string_content":
+            value, bad = _unescape_double(node_text(child))
+            out.append(value)
+            if bad and problem is None:
+                problem = "expansion inside double quotes"
+            continue
+        out.append(node_text(child))
+        if problem is None:
+            problem = _expansion_problem(child) if child.is_named else "expansion $"
+    return Word("".join(out), problem)
+
+
+def _unescape_double(text: str) -> tuple[str, bool]:
+    out: list[str] = []
+    bad = False
+    i = 0
+    n = len(text)
+    while i < n:
+        ch = text[i]
+        if ch == "\\" and i + 1 < n and (text[i + 1] in _DQ_ESCAPABLE or text[i + 1] == "\n"):
+            if text[i + 1] != "\n":
+                out.append(text[i + 1])
+            i += 2
+            continue
+        if ch in "$`":
+            bad = True
+        out.append(ch)
+        i += 1
+    return "".join(out), bad
+
+
+_ANSI_SIMPLE = {
+    "a": "\a",
+    "b": "\b",
+    "e": "\x1b",
+    "E": "\x1b",
+    "f": "\f",
+    "n": "\n",
+    "r": "\r",
+    "t": "\t",
+    "v": "\v",
+    "\\": "\\",
+    "'": "'",
+    '"': '"',
+    "?": "?",
+}
+_ANSI_NUMERIC = re.compile(r"[0-7]{1,3}|x[0-9a-fA-F]{1,2}|u[0-9a-fA-F]{1,4}|U[0-9a-fA-F]{1,8}|c.")
+
+
+def decode_ansi_c(body: str) -> str | None:
+    """Decode the inside of a bash ``$'...'`` string; None when it cannot be decoded."""
+    out: list[str] = []
+    i = 0
+    n = len(body)
+    while i < n:
+        ch = body[i]
+        if ch != "\\" or i + 1 >= n:
+            out.append(ch)
+            i += 1
+            continue
+        nxt = body[i + 1]
+        if nxt in _ANSI_SIMPLE:
+            out.append(_ANSI_SIMPLE[nxt])
+            i += 2
+            continue
+        m = _ANSI_NUMERIC.match(body, i + 1)
+        if m is None:
+            out.append("\\" + nxt)
+            i += 2
+            continue
+        token = m.group()
+        try:
+            if token[0] in "xuU":
+                out.append(chr(int(token[1:], 16)))
+            elif token[0] == "c":
+                out.append(chr(ord(token[1].upper()) ^ 0x40))
+            else:
+                out.append(chr(int(token, 8) & 0xFF))
+        except (ValueError, OverflowError):
+            return None
+        i = m.end()
+    return "".join(out)
+
+
+def has_error(root: Any) -> bool:
+    """Whether the tree holds an ERROR or MISSING node (tree-sitter tracks both)."""
+    return bool(root.has_error or root.is_missing)

@@ -1,0 +1,143 @@
+"""Turning command-line arguments into a ready engine: config, store, session, prompt.
+
+Shared by the headless, plain and TUI front ends. Every problem a person can fix comes
+out as a StartupError with the exit code it deserves.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+from hermes.config import Config, ConfigError, Overrides, check_endpoint, load_config
+from hermes.engine import Engine
+from hermes.store import SessionNotFound, SessionRecord, Store, StoreError, open_store
+
+
+class StartupError(Exception):
+    def __init__(self, message: str, exit_code: int = 2) -> None:
+        super().__init__(message)
+        self.exit_code = exit_code
+
+
+@dataclass
+class Setup:
+    engine: Engine
+    store: Store
+    config: Config
+
+    def close(self) -> None:
+        self.store.close()
+
+
+def overrides_from(args: argparse.Namespace) -> Overrides:
+    return Overrides(
+        model=getattr(args, "model", None),
+        base_url=getattr(args, "base_url", None),
+        api_key=getattr(args, "api_key", None),
+        approval_mode=getattr(args, "approval_mode", None),
+        max_turns=getattr(args, "max_turns", None),
+    )
+
+
+def workspace_from(args: argparse.Namespace) -> Path:
+    path = Path(getattr(args, "cwd", None) or ".").expanduser()
+    if not path.is_dir():
+        raise StartupError(f"workspace {path} is not a directory")
+    return path.resolve()
+
+
+def load(args: argparse.Namespace) -> tuple[Path, Config]:
+    """Workspace and effective config, or StartupError (exit 2)."""
+    workspace = workspace_from(args)
+    try:
+        return workspace, load_config(workspace, overrides_from(args))
+    except ConfigError as exc:
+        raise StartupError(str(exc)) from exc
+
+
+def open_db() -> Store:
+    try:
+        return open_store()
+    except StoreError as exc:
+        raise StartupError(str(exc), exit_code=1) from exc
+
+
+def find_resume(args: argparse.Namespace, store: Store, workspace: Path) -> SessionRecord | None:
+    """The session named by --resume ID or --continue, if any."""
+    if getattr(args, "continue_", False):
+        found = store.list_sessions(workspace=str(workspace), limit=1)
+        if not found:
+            raise StartupError(f"no earlier session in {workspace} to continue")
+        return found[0]
+    resume = getattr(args, "resume", None)
+    if resume is None:
+        return None
+    if resume == "":
+        raise StartupError(
+            "--resume needs a session ID here (see 'hermes sessions list'); the picker opens "
+            "only in the interactive TUI"
+        )
+    try:
+        return store.get_session(resume)
+    except SessionNotFound as exc:
+        raise StartupError(str(exc)) from exc
+
+
+def prepare_session(args: argparse.Namespace, *, interactive: bool) -> Setup:
+    """Everything up to a started-but-idle engine."""
+    workspace, config = load(args)
+    try:
+        check_endpoint(config)
+    except ConfigError as exc:
+        raise StartupError(str(exc)) from exc
+    store = open_db()
+    try:
+        record = find_resume(args, store, workspace)
+        if record is not None:
+            workspace, config = _resumed_settings(record, workspace, config, args)
+        from hermes.system_prompt import build_system_prompt
+
+        prompt = build_system_prompt(workspace, config, warn=_warn)
+        engine = Engine.create(
+            config=config,
+            store=store,
+            workspace=workspace,
+            interactive=interactive,
+            resume=record,
+            system_prompt=prompt,
+        )
+    except BaseException:
+        store.close()
+        raise
+    return Setup(engine, store, config)
+
+
+def _warn(message: str) -> None:
+    print(f"hermes: warning: {message}", file=sys.stderr)
+
+
+def _resumed_settings(
+    record: SessionRecord, workspace: Path, config: Config, args: argparse.Namespace
+) -> tuple[Path, Config]:
+    """Resume restores the session's workspace, model and approval mode (flags still win)."""
+    import dataclasses
+
+    stored_ws = Path(record.workspace)
+    if stored_ws.is_dir():
+        workspace = stored_ws
+    else:
+        _warn(f"the session's workspace {stored_ws} no longer exists; using {workspace}")
+    model = config.model
+    if not getattr(args, "model", None) and record.model:
+        model = dataclasses.replace(model, name=record.model)
+    approvals = config.approvals
+    if not getattr(args, "approval_mode", None) and record.approval_mode in (
+        "ask",
+        "auto-edit",
+        "yolo",
+    ):
+        approvals = dataclasses.replace(approvals, mode=record.approval_mode)  # type: ignore[arg-type]
+    return workspace, dataclasses.replace(config, model=model, approvals=approvals)

@@ -1,0 +1,47 @@
+"""Building the session's system prompt from the workspace, skills and instructions.
+
+Budgets are measured with a cheap estimate here: loading a BPE encoding would cost more
+than the whole start-up budget, and a budget does not need exact counts.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+from hermes.config import Config
+from hermes.prompt import system_prompt
+
+
+def estimate_tokens(text: str) -> int:
+    """About four bytes a token; rounds up."""
+    return (len(text.encode("utf-8")) + 3) // 4
+
+
+def build_system_prompt(
+    workspace: Path, config: Config, warn: Callable[[str], None] | None = None
+) -> str:
+    """The system prompt for a new or resumed session."""
+    from hermes.skills import (
+        discover_skills,
+        find_instruction_files,
+        instructions_block,
+        skills_index,
+    )
+
+    blocks: list[str] = []
+    files = find_instruction_files(workspace)
+    if files:
+        blocks.append(
+            instructions_block(
+                files, config.prompt.instructions_budget_tokens, count=estimate_tokens
+            )
+        )
+    scan = discover_skills(workspace)
+    if warn is not None:
+        for message in scan.warnings:
+            warn(message)
+    index = skills_index(scan, config.prompt.skills_budget_tokens, count=estimate_tokens)
+    if index:
+        blocks.append(index)
+    return system_prompt(workspace, blocks)

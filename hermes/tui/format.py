@@ -1,0 +1,196 @@
+"""Text helpers shared by the TUI and the plain REPL (no textual here).
+
+How a tool call is summed up in one line, how a diff is coloured, how big numbers and
+ages read, and what the lanes are doing. Everything returns plain ``str`` or ``rich``
+``Text`` so both front ends can use it.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from rich.text import Text
+
+KEY_ARGUMENTS: Mapping[str, tuple[str, ...]] = {
+    "terminal": ("command",),
+    "read_file": ("path",),
+    "write_file": ("path",),
+    "patch": ("path",),
+    "search_files": ("pattern", "path"),
+    "list": ("path",),
+    "list_files": ("path",),
+    "skill_view": ("name",),
+}
+"""Which argument names the call, per tool (the first one present wins)."""
+
+STATE_LABELS: Mapping[str, str] = {
+    "queued": "queued",
+    "approval": "waiting for approval",
+    "running": "running",
+    "done": "done",
+    "failed": "failed",
+    "denied": "denied",
+    "cancelled": "cancelled",
+    "interrupted": "interrupted",
+}
+
+STATE_ICONS: Mapping[str, str] = {
+    "queued": "○",
+    "approval": "?",
+    "running": "●",
+    "done": "✓",
+    "failed": "✗",
+    "denied": "⊘",
+    "cancelled": "■",
+    "interrupted": "■",
+}
+
+LANE_NOUNS: Mapping[str, tuple[str, str]] = {
+    "read": ("read", "reads"),
+    "write": ("edit", "edits"),
+    "exec": ("command", "commands"),
+}
+
+
+def parse_arguments(arguments: str) -> dict[str, Any]:
+    """The call's arguments as a dict ({} when they are not a JSON object)."""
+    try:
+        value = json.loads(arguments) if arguments else {}
+    except ValueError:
+        return {}
+    return value if isinstance(value, dict) else {}
+
+
+def one_line(text: str, width: int = 80) -> str:
+    """``text`` on one line, shortened to ``width`` characters with an ellipsis."""
+    flat = " ".join(text.split())
+    return flat if len(flat) <= width else flat[: max(width - 1, 0)] + "…"
+
+
+def key_argument(name: str, arguments: str, width: int = 80) -> str:
+    """The argument that says what a call does: the command, the path, the pattern."""
+    args = parse_arguments(arguments)
+    for key in KEY_ARGUMENTS.get(name, ()):
+        value = args.get(key)
+        if isinstance(value, str) and value:
+            return one_line(value, width)
+    for value in args.values():
+        if isinstance(value, str) and value:
+            return one_line(value, width)
+    return ""
+
+
+def looks_like_diff(text: str) -> bool:
+    """Whether ``text`` is a unified diff (as opposed to a command)."""
+    return text.startswith(("--- ", "diff ", "@@ ")) or "\n@@ " in text[:2000]
+
+
+def diff_text(diff: str, max_lines: int | None = None) -> Text:
+    """A unified diff coloured line by line: additions green, removals red, hunks cyan."""
+    out = Text(no_wrap=False, end="")
+    lines = diff.splitlines()
+    shown = lines if max_lines is None else lines[:max_lines]
+    for i, line in enumerate(shown):
+        if line.startswith(("+++", "---")):
+            style = "bold"
+        elif line.startswith("+"):
+            style = "green"
+        elif line.startswith("-"):
+            style = "red"
+        elif line.startswith("@@"):
+            style = "cyan"
+        else:
+            style = "dim"
+        out.append(line, style=style)
+        if i < len(shown) - 1:
+            out.append("\n")
+    if max_lines is not None and len(lines) > max_lines:
+        out.append(f"\n… {len(lines) - max_lines} more diff lines", style="dim italic")
+    return out
+
+
+def diff_stats(diff: str) -> tuple[int, int]:
+    """Lines added and removed by a unified diff."""
+    added = removed = 0
+    for line in diff.splitlines():
+        if line.startswith("+") and not line.startswith("+++"):
+            added += 1
+        elif line.startswith("-") and not line.startswith("---"):
+            removed += 1
+    return added, removed
+
+
+def count_tokens_label(n: int) -> str:
+    """12, 1.2k, 12k, 1.2M."""
+    if n < 1000:
+        return str(n)
+    if n < 10_000:
+        return f"{n / 1000:.1f}k"
+    if n < 1_000_000:
+        return f"{n // 1000}k"
+    return f"{n / 1_000_000:.1f}M"
+
+
+def context_label(used: int, window: int) -> str:
+    """``ctx 12k/128k (9%)``."""
+    if window <= 0:
+        return f"ctx {count_tokens_label(used)}"
+    pct = round(100 * used / window)
+    return f"ctx {count_tokens_label(used)}/{count_tokens_label(window)} ({pct}%)"
+
+
+def age_label(then: float, now: float | None = None) -> str:
+    """How long ago, in words: ``just now``, ``5 min ago``, ``3 h ago``, ``2 d ago``."""
+    seconds = max(0.0, (time.time() if now is None else now) - then)
+    if seconds < 60:
+        return "just now"
+    if seconds < 3600:
+        return f"{int(seconds // 60)} min ago"
+    if seconds < 86400:
+        return f"{int(seconds // 3600)} h ago"
+    if seconds < 86400 * 60:
+        return f"{int(seconds // 86400)} d ago"
+    return time.strftime("%Y-%m-%d", time.localtime(then))
+
+
+def elapsed_label(seconds: float) -> str:
+    """``0.4s``, ``12s``, ``3m05s``."""
+    if seconds < 10:
+        return f"{seconds:.1f}s"
+    if seconds < 60:
+        return f"{int(seconds)}s"
+    return f"{int(seconds // 60)}m{int(seconds % 60):02d}s"
+
+
+def lanes_label(running: Iterable[str], approvals: int = 0, streaming: bool = False) -> str:
+    """What the lanes are doing: ``3 reads · 1 command running``, ``1 approval waiting``."""
+    counts: dict[str, int] = {}
+    for tool_class in running:
+        counts[tool_class] = counts.get(tool_class, 0) + 1
+    parts = []
+    for tool_class in ("read", "write", "exec"):
+        n = counts.get(tool_class, 0)
+        if n:
+            singular, plural = LANE_NOUNS[tool_class]
+            parts.append(f"{n} {singular if n == 1 else plural}")
+    text = " · ".join(parts)
+    if text:
+        text += " running"
+    if approvals:
+        text = (text + " · " if text else "") + (
+            f"{approvals} approval{'s' if approvals > 1 else ''} waiting"
+        )
+    if not text and streaming:
+        text = "model responding"
+    return text
+
+
+def output_summary(output: str) -> str:
+    """``12 lines`` / ``1 line`` / ``empty`` for a collapsed tool output."""
+    if not output.strip():
+        return "no output"
+    n = output.count("\n") + (0 if output.endswith("\n") else 1)
+    return f"{n} line{'s' if n != 1 else ''}"

@@ -1,0 +1,32 @@
+"""Shared fixtures: every test gets its own HERMES_HOME and no API-key leakage."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+
+@pytest.fixture(autouse=True)
+def hermes_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    home = tmp_path / "hermes-home"
+    home.mkdir()
+    monkeypatch.setenv("HERMES_HOME", str(home))
+    for var in (
+        "OPENAI_API_KEY",
+        "HERMES_API_KEY",
+        "OPENAI_BASE_URL",
+        "HERMES_BASE_URL",
+        "HERMES_MODEL",
+        "HERMES_APPROVAL_MODE",
+    ):
+        monkeypatch.delenv(var, raising=False)
+    yield home
+
+
+@pytest.fixture
+def workspace(tmp_path: Path) -> Path:
+    ws = tmp_path / "ws"
+    ws.mkdir()
+    return ws

@@ -1,0 +1,70 @@
+"""Helpers shared by tests: an engine wired to a scripted server, and event collection."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from hermes import protocol as p
+from hermes.config import Config, Overrides, load_config, parse_config
+from hermes.engine import Engine
+from hermes.store import SessionRecord, Store
+
+
+def make_config(base_url: str, workspace: Path, raw: dict[str, Any] | None = None, **flags: Any) -> Config:
+    """Config for tests: fast retries, the scripted endpoint, optional YAML-shaped overrides."""
+    cfg = load_config(workspace, Overrides(base_url=base_url, **flags), env={})
+    fast = {"model": {"retry_base_delay": 0.01, "retry_max_delay": 0.05}}
+    cfg = parse_config(fast, "test", cfg)
+    if raw:
+        cfg = parse_config(raw, "test", cfg)
+    return dataclasses.replace(cfg, api_key="test-key")
+
+
+def make_engine(
+    config: Config,
+    workspace: Path,
+    store: Store,
+    *,
+    interactive: bool = False,
+    resume: SessionRecord | None = None,
+    system_prompt: str = "You are a test.",
+) -> Engine:
+    return Engine.create(
+        config=config,
+        store=store,
+        workspace=workspace,
+        interactive=interactive,
+        resume=resume,
+        system_prompt=system_prompt,
+    )
+
+
+async def run_prompt(engine: Engine, text: str, timeout: float = 30) -> list[p.Event]:
+    """Start the engine, run one prompt to its end, shut down; return every event."""
+    await engine.start()
+    await engine.submit(p.UserTurn(text))
+    events: list[p.Event] = []
+
+    async def collect() -> None:
+        async for ev in engine.events():
+            events.append(ev)
+            if isinstance(ev, p.TurnComplete | p.TurnAborted):
+                return
+
+    await asyncio.wait_for(collect(), timeout)
+    await engine.submit(p.Shutdown())
+    return events
+
+
+def kinds(events: Sequence[p.Event], *skip: type) -> list[str]:
+    """Event class names in order, leaving out the streaming deltas and any ``skip``."""
+    ignore = (p.AssistantDelta, p.ReasoningDelta, p.ToolOutputDelta, p.TokenUsage, *skip)
+    return [type(e).__name__ for e in events if not isinstance(e, ignore)]
+
+
+def of_type(events: Sequence[p.Event], cls: type) -> list[Any]:
+    return [e for e in events if isinstance(e, cls)]

@@ -1,0 +1,53 @@
+from __future__ import annotations
+
+import pytest
+
+from hermes import protocol as p
+
+SAMPLES: list[p.Op | p.Event] = [
+    p.UserTurn("hello"),
+    p.Interrupt(),
+    p.ApprovalReply("call_1", "always"),
+    p.Compact(),
+    p.SetModel("gpt-x"),
+    p.SetApprovalMode("yolo"),
+    p.Shutdown(),
+    p.SessionStarted("s1", "m", "/w", "ask", resumed=True, title="t"),
+    p.TurnStarted(1, "hi"),
+    p.AssistantDelta("he"),
+    p.AssistantMessage("hello", (p.ToolCallView("c1", "read_file", '{"path": "a"}'),)),
+    p.ToolCallBegin("c1", "read_file", "{}", "read", "read-only"),
+    p.ToolOutputDelta("c1", "out"),
+    p.ToolCallEnd("c1", "read_file", "done", "text", diff="", exit_code=0),
+    p.ApprovalRequested("c2", "terminal", "{}", "asks", ("terminal:rm",), True, "rm -rf /"),
+    p.ApprovalResolved("c2", "deny", by="policy", reason="no human"),
+    p.TokenUsage(1, 2, 3, 4, 5, 6),
+    p.CompactionDone(100, 10, 3, "sum"),
+    p.FactsExtracted(1, ("prefers tabs",)),
+    p.ExecutorStats(3, 0, 1.5, 2.5, {"read": 0, "lane": 1}),
+    p.Warning("careful", kind="retry"),
+    p.Error("bad", fatal=True),
+    p.TurnComplete("done", 2),
+    p.TurnAborted("interrupted by user"),
+]
+
+
+@pytest.mark.parametrize("message", SAMPLES, ids=lambda m: type(m).__name__)
+def test_round_trip_through_json(message: p.Op | p.Event) -> None:
+    assert p.from_json(p.to_json(message)) == message
+
+
+def test_json_names_the_type() -> None:
+    assert p.to_dict(p.UserTurn("x")) == {"type": "UserTurn", "text": "x"}
+
+
+def test_unknown_type_is_an_error() -> None:
+    with pytest.raises(ValueError, match="unknown message type"):
+        p.from_json('{"type": "Nope"}')
+    with pytest.raises(ValueError, match="JSON object"):
+        p.from_json("[1]")
+
+
+def test_call_end_ok_follows_status() -> None:
+    assert p.ToolCallEnd("c", "n", "done", "").ok
+    assert not p.ToolCallEnd("c", "n", "denied", "").ok

@@ -1,0 +1,294 @@
+"""terminal: run a shell command in the workspace, non-interactively, with a time limit.
+
+The command runs as ``bash -c`` in its own session (so its whole process group can be
+killed), stdin is ``/dev/null``, stdout and stderr are merged and streamed to
+``ctx.on_output`` as they arrive. What the model gets is capped (head + tail; the full
+output goes to a file). On timeout or interrupt the group gets SIGINT, then SIGTERM,
+then SIGKILL.
+"""
+
+from __future__ import annotations
+
+import codecs
+import math
+import os
+import select
+import shutil
+import signal
+import subprocess
+import threading
+import time
+import uuid
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+from hermes.toolspec import ToolContext, ToolLimits, ToolResult, ToolSpec
+
+from .output import OutputCapture, display_path, is_mostly_binary
+
+POLL_SECONDS = 0.03
+PIPE_GRACE_SECONDS = 0.5
+"""After the shell exits, how long background processes may keep the output pipe open."""
+KILL_STEPS: tuple[tuple[signal.Signals, float], ...] = (
+    (signal.SIGINT, 0.5),
+    (signal.SIGTERM, 1.0),
+    (signal.SIGKILL, 1.0),
+)
+LIVE_MAX_BYTES = 2_000_000
+"""Live streaming to ``on_output`` stops after this much; the result still has head+tail."""
+ENV_OVERRIDES = {
+    "PAGER": "cat",
+    "GIT_PAGER": "cat",
+    "TERM": "dumb",
+    "NO_COLOR": "1",
+    "GIT_TERMINAL_PROMPT": "0",
+    "PYTHONUNBUFFERED": "1",
+}
+EXIT_TIMEOUT = 124
+EXIT_INTERRUPTED = 130
+
+
+def _fail(message: str) -> ToolResult:
+    return ToolResult(ok=False, content=message)
+
+
+def shell_argv(command: str) -> list[str]:
+    """``bash -c command``, or ``/bin/sh -c`` when bash is not installed."""
+    bash = shutil.which("bash")
+    return [bash or "/bin/sh", "-c", command]
+
+
+def resolve_timeout(value: Any, limits: ToolLimits) -> tuple[float, str | None]:
+    """The timeout to use and, when the request was changed, a note saying so."""
+    default, maximum = limits.terminal_timeout, limits.terminal_max_timeout
+    if value is None:
+        return default, None
+    try:
+        if isinstance(value, bool):
+            raise ValueError
+        wanted = float(value)
+    except (TypeError, ValueError):
+        return default, f"[invalid timeout {value!r}; using {default:g} s]"
+    if not math.isfinite(wanted) or wanted <= 0:
+        return default, f"[invalid timeout {value!r}; using {default:g} s]"
+    if wanted > maximum:
+        return (
+            maximum,
+            f"[timeout {wanted:g} s exceeds the {maximum:g} s maximum; using {maximum:g} s]",
+        )
+    return wanted, None
+
+
+class _Reader(threading.Thread):
+    """Drains the command's output pipe into an :class:`OutputCapture`, streaming it live."""
+
+    def __init__(
+        self, fd: int, capture: OutputCapture, on_output: Callable[[str], None] | None
+    ) -> None:
+        super().__init__(name="hermes-terminal-reader", daemon=True)
+        self.fd = fd
+        self.capture = capture
+        self.on_output = on_output
+        self.stop = threading.Event()
+        self._decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
+        self._live = 0
+        self._binary_noted = False
+
+    def run(self) -> None:
+        poller = select.poll()  # not select.select: fds above 1024 are fine
+        poller.register(self.fd, select.POLLIN | select.POLLHUP | select.POLLERR)
+        while not self.stop.is_set():
+            if not poller.poll(50):
+                continue
+            try:
+                data = os.read(self.fd, 65536)
+            except OSError:
+                break
+            if not data:
+                break
+            self.capture.write(data)
+            self._stream(data)
+        self._emit(self._decoder.decode(b"", final=True))
+
+    def _stream(self, data: bytes) -> None:
+        if self.on_output is None or self._live > LIVE_MAX_BYTES:
+            return
+        if is_mostly_binary(data):
+            if not self._binary_noted:
+                self._binary_noted = True
+                self._emit("[binary output not shown]\n")
+            return
+        self._live += len(data)
+        self._emit(self._decoder.decode(data))
+        if self._live > LIVE_MAX_BYTES:
+            self._emit("\n[... live output stopped here; the result shows head and tail ...]\n")
+
+    def _emit(self, text: str) -> None:
+        if not text or self.on_output is None:
+            return
+        try:
+            self.on_output(text)
+        except Exception:
+            self.on_output = None  # a broken sink must not stall the pipe
+
+
+def _group_has_live_members(pgid: int) -> bool:
+    """Whether any non-zombie process is still in the group (zombies may linger unreaped)."""
+    try:
+        os.killpg(pgid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    try:
+        entries = os.listdir("/proc")
+    except OSError:
+        return True
+    for entry in entries:
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat", "rb") as f:
+                fields = f.read().rsplit(b")", 1)[1].split()
+        except (OSError, IndexError):
+            continue
+        if len(fields) > 2 and fields[2] == str(pgid).encode() and fields[0] != b"Z":
+            return True
+    return False
+
+
+def kill_group(proc: subprocess.Popen[bytes], pgid: int) -> None:
+    """SIGINT, then SIGTERM, then SIGKILL to the process group, stopping once it is gone."""
+    for sig, wait in KILL_STEPS:
+        try:
+            os.killpg(pgid, sig)
+        except (ProcessLookupError, PermissionError):
+            break
+        end = time.monotonic() + wait
+        while time.monotonic() < end:
+            proc.poll()
+            if not _group_has_live_members(pgid):
+                return
+            time.sleep(0.02)
+    proc.poll()
+
+
+def _status_line(
+    reason: str | None, returncode: int, elapsed: float, timeout: float
+) -> tuple[str, int]:
+    if reason == "timeout":
+        return f"[timed out after {timeout:g} s; process group killed]", EXIT_TIMEOUT
+    if reason == "interrupted":
+        return (
+            f"[interrupted by user after {elapsed:.1f} s; process group killed]",
+            EXIT_INTERRUPTED,
+        )
+    if returncode < 0:
+        try:
+            name = signal.Signals(-returncode).name
+        except ValueError:
+            name = f"signal {-returncode}"
+        return f"[killed by {name}; exit code {128 - returncode}]", 128 - returncode
+    return f"[exit code {returncode}]", returncode
+
+
+def terminal(ctx: ToolContext, args: Mapping[str, Any]) -> ToolResult:
+    """Run ``command`` with ``bash -c``; output merged, capped, exit code reported."""
+    command = args.get("command")
+    if not isinstance(command, str) or not command.strip():
+        return _fail("command is required")
+    timeout, note = resolve_timeout(args.get("timeout"), ctx.limits)
+    raw_workdir = args.get("workdir")
+    cwd: Path = ctx.workspace
+    if isinstance(raw_workdir, str) and raw_workdir.strip():
+        cwd = ctx.resolve(raw_workdir)
+        if not cwd.is_dir():
+            what = "is not a directory" if cwd.exists() else "does not exist"
+            return _fail(f"workdir {display_path(ctx, cwd)} {what}")
+    if ctx.cancel.is_set():
+        return _fail("[interrupted by user before the command started]")
+    capture = OutputCapture(
+        ctx.limits.max_output_bytes, ctx.output_dir, ctx.call_id or uuid.uuid4().hex
+    )
+    try:
+        proc = subprocess.Popen(
+            shell_argv(command),
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            cwd=cwd,
+            env={**os.environ, **ENV_OVERRIDES},
+            start_new_session=True,
+        )
+    except (OSError, ValueError) as exc:
+        return _fail(f"could not start the shell: {exc}")
+    assert proc.stdout is not None
+    reader = _Reader(proc.stdout.fileno(), capture, ctx.on_output)
+    reader.start()
+    started = time.monotonic()
+    reason: str | None = None
+    background = False
+    try:
+        while proc.poll() is None:
+            if ctx.cancel.wait(POLL_SECONDS):
+                reason = "interrupted"
+                break
+            if time.monotonic() - started >= timeout:
+                reason = "timeout"
+                break
+        if reason is not None:
+            kill_group(proc, proc.pid)
+        else:
+            reader.join(PIPE_GRACE_SECONDS)
+            if reader.is_alive():
+                background = True
+                kill_group(proc, proc.pid)
+    finally:
+        reader.join(2.0)
+        if reader.is_alive():  # something outside the group still holds the pipe
+            reader.stop.set()
+            reader.join(1.0)
+        if proc.poll() is None:
+            proc.kill()
+        proc.wait()
+        proc.stdout.close()
+        capture.close()
+    elapsed = time.monotonic() - started
+    text = capture.render().rstrip("\n")
+    status, exit_code = _status_line(reason, proc.returncode, elapsed, timeout)
+    parts = [note] if note else []
+    parts.append(text or "(no output)")
+    if background:
+        parts.append(
+            "[background processes still holding the output were stopped; "
+            "redirect their output (cmd > file 2>&1 &) to keep them running]"
+        )
+    parts.append(status)
+    return ToolResult(
+        ok=reason is None and exit_code == 0,
+        content="\n".join(parts),
+        exit_code=exit_code,
+        full_output_path=str(capture.path) if capture.path else None,
+    )
+
+
+TERMINAL = ToolSpec(
+    name="terminal",
+    description=(
+        "Run a non-interactive shell command (bash -c) in the workspace; returns merged "
+        "stdout/stderr and the exit code."
+    ),
+    parameters={
+        "type": "object",
+        "properties": {
+            "command": {"type": "string"},
+            "timeout": {"type": "number", "description": "seconds"},
+            "workdir": {"type": "string"},
+        },
+        "required": ["command"],
+        "additionalProperties": False,
+    },
+    tool_class="exec",
+    handler=terminal,
+)
