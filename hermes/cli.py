@@ -76,10 +76,12 @@ def build_parser() -> argparse.ArgumentParser:
         "argparse._SubParsersAction[argparse.ArgumentParser]",
         parser.add_subparsers(dest="command", metavar="COMMAND"),
     )
-    from hermes import cli_sessions, cli_skills
+    from hermes import cli_approvals, cli_doctor, cli_sessions, cli_skills
 
     cli_sessions.register(sub)
+    cli_doctor.register(sub)
     cli_skills.register(sub)
+    cli_approvals.register(sub)
     return parser
 
 
@@ -110,18 +112,35 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _run_interactive(args: argparse.Namespace) -> int:
-    if not sys.stdout.isatty() or not sys.stdin.isatty():
+    """The TUI, or with ``--plain`` the line REPL; ``--resume`` without an ID opens the
+    session picker. Textual is imported only here, so the other modes start fast."""
+    plain = bool(getattr(args, "plain", False))
+    if not sys.stdin.isatty() or (not plain and not sys.stdout.isatty()):
+        what = "stdin" if not sys.stdin.isatty() else "stdout"
         print(
-            "hermes: stdout is not a terminal, so the TUI cannot draw. Use "
+            f"hermes: {what} is not a terminal, so the TUI cannot draw. Use "
             "'hermes -p \"PROMPT\"' for a headless run or 'hermes --plain' for line mode.",
             file=sys.stderr,
         )
         return EXIT_USAGE
-    print(
-        "hermes: the interactive TUI is not in this build yet; use 'hermes -p \"PROMPT\"'.",
-        file=sys.stderr,
-    )
-    return EXIT_USAGE
+    from hermes.startup import StartupError
+    from hermes.tui.sessions import Launcher
+
+    launcher = Launcher(args)
+    try:
+        setup = launcher.first()
+    except StartupError as exc:
+        print(f"hermes: error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    if plain:
+        from hermes.plain import run_plain
+
+        return run_plain(setup, launcher)
+    from hermes.tui.app import HermesApp
+
+    app = HermesApp(setup, launcher=launcher, pick=launcher.wants_picker)
+    code = app.run()
+    return code if isinstance(code, int) else EXIT_OK
 
 
 def _run_headless(args: argparse.Namespace) -> int:

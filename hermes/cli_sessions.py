@@ -1,4 +1,8 @@
-"""``hermes sessions ...``: list and inspect stored sessions."""
+"""``hermes sessions ...``: list, show, search, export, delete and retitle stored sessions.
+
+Session IDs may be given by unique prefix. Exit codes: 0 done, 1 the database cannot be
+used, 2 unknown or ambiguous ID (or a refused confirmation).
+"""
 
 from __future__ import annotations
 
@@ -6,26 +10,70 @@ import argparse
 import json
 import sys
 import time
-from typing import Any
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TextIO
 
-from hermes.store import SessionNotFound, SessionRecord, StoreError, open_store
+from hermes.session_export import export_jsonl, export_markdown
+from hermes.store import (
+    ModelCallRecord,
+    SessionNotFound,
+    SessionRecord,
+    Store,
+    StoreError,
+    open_store,
+)
+from hermes.store_types import HIT_END, HIT_START
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add the ``sessions`` command and its subcommands."""
-    parser = subparsers.add_parser("sessions", help="list and inspect stored sessions")
+    parser = subparsers.add_parser("sessions", help="list, search and manage stored sessions")
     sub = parser.add_subparsers(dest="sessions_command", metavar="ACTION", required=True)
-    p_list = sub.add_parser("list", help="sessions, newest first")
-    p_list.add_argument("--json", action="store_true")
-    p_list.add_argument("--limit", type=int, default=50)
-    p_list.set_defaults(func=cmd_list)
-    p_show = sub.add_parser("show", help="one session's messages")
-    p_show.add_argument("id")
-    p_show.add_argument("--json", action="store_true")
-    p_show.set_defaults(func=cmd_show)
+
+    p = sub.add_parser("list", help="sessions of this workspace, newest first")
+    p.add_argument("--json", action="store_true", help="one JSON array")
+    p.add_argument("--all-workspaces", action="store_true", help="every workspace's sessions")
+    p.add_argument("--limit", type=int, default=50, help="at most N (default 50)")
+    p.set_defaults(func=cmd_list)
+
+    p = sub.add_parser("show", help="one session's messages")
+    p.add_argument("id", help="session id or unique prefix")
+    p.add_argument("--json", action="store_true")
+    p.add_argument(
+        "--calls",
+        action="store_true",
+        help="the recorded model requests: size, latency, usage, retries, errors",
+    )
+    p.set_defaults(func=cmd_show)
+
+    p = sub.add_parser("search", help="full-text search over messages and tool output")
+    p.add_argument("query", help="words to find (all must occur; word* for a prefix)")
+    p.add_argument("--json", action="store_true")
+    p.add_argument("--limit", type=int, default=20, help="at most N hits (default 20)")
+    p.set_defaults(func=cmd_search)
+
+    p = sub.add_parser("export", help="write a session as Markdown or JSON lines")
+    p.add_argument("id", help="session id or unique prefix")
+    p.add_argument("--format", choices=("md", "jsonl"), default="md")
+    p.add_argument("-o", "--output", metavar="FILE", help="write here instead of stdout")
+    p.set_defaults(func=cmd_export)
+
+    p = sub.add_parser("delete", help="delete a session and everything recorded for it")
+    p.add_argument("id", help="session id or unique prefix")
+    p.add_argument("-y", "--yes", action="store_true", help="do not ask for confirmation")
+    p.set_defaults(func=cmd_delete)
+
+    p = sub.add_parser("title", help="set a session's title")
+    p.add_argument("id", help="session id or unique prefix")
+    p.add_argument("text", nargs="+", help="the new title")
+    p.set_defaults(func=cmd_title)
 
 
 def session_json(s: SessionRecord) -> dict[str, Any]:
+    """A session as a JSON-ready dict."""
     return {
         "id": s.id,
         "title": s.title,
@@ -40,65 +88,239 @@ def session_json(s: SessionRecord) -> dict[str, Any]:
     }
 
 
+def call_json(c: ModelCallRecord) -> dict[str, Any]:
+    """A recorded model request as a JSON-ready dict."""
+    return {
+        "created_at": c.created_at,
+        "model": c.model,
+        "request_bytes": c.request_bytes,
+        "message_count": c.message_count,
+        "latency_ms": round(c.latency_ms, 1),
+        "retries": c.retries,
+        "prompt_tokens": c.prompt_tokens,
+        "completion_tokens": c.completion_tokens,
+        "finish_reason": c.finish_reason,
+        "error": c.error,
+    }
+
+
 def _age(ts: float) -> str:
-    delta = max(0, time.time() - ts)
+    delta = max(0.0, time.time() - ts)
     for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
         if delta >= size:
             return f"{int(delta // size)}{unit} ago"
     return "just now"
 
 
-def cmd_list(args: argparse.Namespace) -> int:
+def _size(n: int) -> str:
+    return f"{n} B" if n < 1024 else f"{n / 1024:.1f} KiB"
+
+
+def _err(message: str) -> None:
+    print(f"hermes: error: {message}", file=sys.stderr)
+
+
+def _with_store(args: argparse.Namespace, body: Callable[[Store], int]) -> int:
+    """Open the store, run ``body``, map store errors to exit codes, close."""
     try:
         store = open_store()
     except StoreError as exc:
-        print(f"hermes: error: {exc}", file=sys.stderr)
-        return 1
+        _err(str(exc))
+        return EXIT_FAILED
     try:
-        sessions = store.list_sessions(limit=args.limit)
+        return body(store)
+    except SessionNotFound as exc:
+        _err(str(exc))
+        return EXIT_USAGE
+    except StoreError as exc:
+        _err(str(exc))
+        return EXIT_FAILED
     finally:
         store.close()
-    if args.json:
-        print(json.dumps([session_json(s) for s in sessions], ensure_ascii=False))
-        return 0
-    if not sessions:
-        print("no sessions yet")
-    for s in sessions:
-        title = s.title or "(untitled)"
-        print(
-            f"{s.id}  {_age(s.updated_at):>8}  {s.message_count:>5} msgs  {title}  [{s.workspace}]"
-        )
-    return 0
+
+
+def _workspace(args: argparse.Namespace) -> str:
+    return str(Path(getattr(args, "cwd", None) or ".").expanduser().resolve())
+
+
+def cmd_list(args: argparse.Namespace) -> int:
+    """``hermes sessions list``."""
+
+    def body(store: Store) -> int:
+        ws = None if args.all_workspaces else _workspace(args)
+        sessions = store.list_sessions(workspace=ws, limit=args.limit)
+        if args.json:
+            print(json.dumps([session_json(s) for s in sessions], ensure_ascii=False))
+            return EXIT_OK
+        if not sessions:
+            where = "" if ws is None else f" in {ws} (--all-workspaces shows every one)"
+            print(f"no sessions yet{where}")
+        for s in sessions:
+            line = f"{s.id}  {_age(s.updated_at):>8}  {s.message_count:>5} msgs  "
+            line += s.title or "(untitled)"
+            print(line + (f"  [{s.workspace}]" if ws is None else ""))
+        return EXIT_OK
+
+    return _with_store(args, body)
 
 
 def cmd_show(args: argparse.Namespace) -> int:
-    try:
-        store = open_store()
-    except StoreError as exc:
-        print(f"hermes: error: {exc}", file=sys.stderr)
-        return 1
-    try:
-        try:
-            record = store.get_session(args.id)
-        except SessionNotFound as exc:
-            print(f"hermes: error: {exc}", file=sys.stderr)
-            return 2
+    """``hermes sessions show ID``."""
+
+    def body(store: Store) -> int:
+        record = store.get_session(args.id)
         stored = store.load_messages(record.id)
-    finally:
-        store.close()
-    if args.json:
-        data = session_json(record)
-        data["messages"] = [m.message.to_openai() for m in stored]
-        print(json.dumps(data, ensure_ascii=False))
-        return 0
-    print(f"session {record.id}  {record.title}  [{record.workspace}]  model {record.model}")
-    for m in stored:
-        msg = m.message
-        flag = " (interrupted)" if m.interrupted else ""
-        if msg.role == "tool":
-            print(f"  tool[{msg.tool_call_id}]: {(msg.content or '')[:200]}")
-            continue
-        print(f"  {msg.role}{flag}: {msg.content or ''}")
-        for call in msg.tool_calls:
-            print(f"    -> {call.name}({call.arguments[:200]})")
-    return 0
+        calls = store.model_calls(record.id) if args.calls else []
+        if args.json:
+            data = session_json(record)
+            data["messages"] = [
+                m.message.to_openai()
+                | ({"interrupted": True} if m.interrupted else {})
+                | ({"synthetic": True} if m.synthetic else {})
+                for m in stored
+            ]
+            if args.calls:
+                data["model_calls"] = [call_json(c) for c in calls]
+            print(json.dumps(data, ensure_ascii=False))
+            return EXIT_OK
+        print(f"session {record.id}  {record.title or '(untitled)'}")
+        print(f"  workspace {record.workspace}  model {record.model}  {record.approval_mode}")
+        print(
+            f"  {record.message_count} messages, {record.prompt_tokens} prompt + "
+            f"{record.completion_tokens} completion tokens"
+        )
+        if args.calls:
+            _print_calls(calls, sys.stdout)
+            return EXIT_OK
+        for m in stored:
+            msg = m.message
+            if msg.role == "tool":
+                note = " (synthesized)" if m.synthetic else ""
+                print(f"  tool[{msg.tool_call_id}]{note}: {(msg.content or '')[:200]}")
+                continue
+            flag = " (interrupted)" if m.interrupted else ""
+            print(f"  {msg.role}{flag}: {msg.content or ''}")
+            for call in msg.tool_calls:
+                print(f"    -> {call.name}({call.arguments[:200]})")
+        return EXIT_OK
+
+    return _with_store(args, body)
+
+
+def _print_calls(calls: list[ModelCallRecord], out: TextIO) -> None:
+    if not calls:
+        print("  no model requests recorded", file=out)
+        return
+    print(
+        f"  {'#':>3}  {'when':<19}  {'request':>10}  {'msgs':>5}  {'latency':>9}  "
+        f"{'tokens in/out':>15}  {'retries':>7}  result",
+        file=out,
+    )
+    for i, c in enumerate(calls, 1):
+        when = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(c.created_at))
+        tokens = f"{c.prompt_tokens}/{c.completion_tokens}"
+        result = f"error: {c.error}" if c.error else c.finish_reason
+        print(
+            f"  {i:>3}  {when:<19}  {_size(c.request_bytes):>10}  {c.message_count:>5}  "
+            f"{c.latency_ms:>7.0f}ms  {tokens:>15}  {c.retries:>7}  {result}",
+            file=out,
+        )
+    total = sum(c.latency_ms for c in calls)
+    errors = sum(1 for c in calls if c.error)
+    print(f"  {len(calls)} requests, {total / 1000:.1f} s in total, {errors} failed", file=out)
+
+
+def cmd_search(args: argparse.Namespace) -> int:
+    """``hermes sessions search QUERY``."""
+
+    def body(store: Store) -> int:
+        hits = store.search(args.query, limit=args.limit)
+        if args.json:
+            rows = [
+                {
+                    "session_id": h.session_id,
+                    "seq": h.seq,
+                    "role": h.role,
+                    "title": h.title,
+                    "snippet": h.snippet,
+                    "rank": h.rank,
+                }
+                for h in hits
+            ]
+            print(json.dumps(rows, ensure_ascii=False))
+            return EXIT_OK
+        if not hits:
+            print(f"no messages match {args.query!r}")
+        bold = sys.stdout.isatty()
+        for h in hits:
+            snippet = h.snippet
+            if bold:
+                snippet = snippet.replace(HIT_START, "\x1b[1m").replace(HIT_END, "\x1b[0m")
+            print(f"{h.session_id}  #{h.seq:<4} {h.role:<9} {h.title or '(untitled)'}")
+            print(f"    {snippet}")
+        return EXIT_OK
+
+    return _with_store(args, body)
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    """``hermes sessions export ID --format md|jsonl``."""
+
+    def body(store: Store) -> int:
+        record = store.get_session(args.id)
+        stored = store.load_messages(record.id)
+        text = (
+            export_markdown(record, stored)
+            if args.format == "md"
+            else export_jsonl(record, stored, store.call_states(record.id))
+        )
+        if args.output:
+            try:
+                Path(args.output).write_text(text, encoding="utf-8")
+            except OSError as exc:
+                _err(f"cannot write {args.output}: {exc}")
+                return EXIT_FAILED
+            print(f"wrote {len(stored)} messages to {args.output}", file=sys.stderr)
+        else:
+            sys.stdout.write(text)
+        return EXIT_OK
+
+    return _with_store(args, body)
+
+
+def cmd_delete(args: argparse.Namespace) -> int:
+    """``hermes sessions delete ID [--yes]``."""
+
+    def body(store: Store) -> int:
+        record = store.get_session(args.id)
+        if not args.yes:
+            question = (
+                f"Delete session {record.id} ({record.title or 'untitled'}, "
+                f"{record.message_count} messages)? This cannot be undone. [y/N] "
+            )
+            print(question, end="", file=sys.stderr, flush=True)
+            try:
+                answer = sys.stdin.readline().strip().lower()
+            except (OSError, ValueError):
+                answer = ""
+            if answer not in ("y", "yes"):
+                _err("not deleted (answer y to delete, or pass --yes)")
+                return EXIT_USAGE
+        store.delete_session(record.id)
+        print(f"deleted session {record.id}")
+        return EXIT_OK
+
+    return _with_store(args, body)
+
+
+def cmd_title(args: argparse.Namespace) -> int:
+    """``hermes sessions title ID TEXT``."""
+
+    def body(store: Store) -> int:
+        record = store.get_session(args.id)
+        title = " ".join(" ".join(args.text).split())
+        store.update_session(record.id, title=title)
+        print(f"{record.id}  {title}")
+        return EXIT_OK
+
+    return _with_store(args, body)

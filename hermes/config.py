@@ -273,9 +273,7 @@ def _apply_flags(cfg: Config, flags: Overrides) -> Config:
                 f"--approval-mode must be one of {', '.join(APPROVAL_MODES)}, "
                 f"got {flags.approval_mode!r}"
             )
-        approvals = dataclasses.replace(
-            approvals, mode=flags.approval_mode
-        )
+        approvals = dataclasses.replace(approvals, mode=flags.approval_mode)
     session = cfg.session
     if flags.max_turns is not None:
         if flags.max_turns < 1:

@@ -13,13 +13,13 @@ from pathlib import Path
 from hermes import protocol as p
 from hermes.approvals import ApprovalPolicy
 from hermes.config import Config
-from hermes.executor import Executor
-from hermes.history import INTERRUPTED_RESULT, insert_results, rebuild_view, replay_events
-from hermes.messages import Message
+from hermes.executor import Executor, TurnAbort
+from hermes.history import Unanswered
 from hermes.model import ModelClient
 from hermes.paths import outputs_dir
+from hermes.resume import restore, run_pending
 from hermes.session import SessionState
-from hermes.store import SessionRecord, Store, StoredMessage
+from hermes.store import SessionRecord, Store, StoredMessage, StoreError
 from hermes.toolspec import ToolRegistry
 from hermes.turn import run_turn
 
@@ -42,6 +42,8 @@ class Engine:
         self._queue: asyncio.Queue[object] = asyncio.Queue()
         self._turn: asyncio.Task[None] | None = None
         self._resumed = resumed
+        self._pending: tuple[Unanswered, ...] = ()  # calls to offer again (resume)
+        self._resync = False  # a commit failed: rebuild from the store before going on
         self._closed = False
         self._model_name = model_name
         state.emit = self._emit
@@ -61,7 +63,9 @@ class Engine:
     ) -> Engine:
         """Build an engine for a new session, or for ``resume``."""
         registry = registry if registry is not None else default_registry()
-        executor = executor or Executor(config.tools.read_pool_size)
+        executor = executor or Executor(
+            config.tools.read_pool_size, batch_window_ms=config.tools.batch_window_ms
+        )
         model = ModelClient(config.model, config.api_key)
         record = resume or store.create_session(
             str(workspace), config.model.name, config.approvals.mode
@@ -123,26 +127,12 @@ class Engine:
         )
         if self._resumed:
             await self._restore(stored)
+            if self._pending and s.interactive:
+                # Calls that never ran are offered again now, before any new message.
+                self._turn = asyncio.create_task(self._run(None))
 
-    async def _restore(self, stored: list[StoredMessage]) -> None:
-        s = self.state
-        states = await asyncio.to_thread(s.store.call_states, s.id)
-        for event in replay_events(stored, states):
-            self._emit(event)
-        view = rebuild_view(stored)
-        filled = []
-        for missing in view.unanswered:
-            result = Message(role="tool", content=INTERRUPTED_RESULT, tool_call_id=missing.call.id)
-            await s.commit(result, synthetic=True)
-            filled.append((missing, result))
-        s.history = insert_results(view.messages, filled) if filled else list(view.messages)
-        if filled:
-            self._emit(
-                p.Warning(
-                    f"{len(filled)} tool call(s) from the last run never reported a result; "
-                    "the model was told their effects are unknown"
-                )
-            )
+    async def _restore(self, stored: list[StoredMessage], *, replay: bool = True) -> None:
+        self._pending = await restore(self.state, stored, emit=self._emit, replay=replay)
 
     @property
     def busy(self) -> bool:
@@ -178,11 +168,34 @@ class Engine:
             self._closed = True
             self._queue.put_nowait(_CLOSED)
 
-    async def _run(self, text: str) -> None:
+    async def _run(self, text: str | None) -> None:
+        s = self.state
         try:
-            await run_turn(self.state, text)
+            if self._resync:  # the last turn stopped on a failed commit: the store is truth
+                await self._restore(
+                    await asyncio.to_thread(s.store.load_messages, s.id), replay=False
+                )
+                self._resync = False
+            if self._pending:
+                pending, self._pending = self._pending, ()
+                try:
+                    await run_pending(s, pending)
+                except asyncio.CancelledError:
+                    self._emit(p.TurnAborted(reason="interrupted by user"))
+                    raise
+                except TurnAbort as exc:
+                    self._emit(p.TurnAborted(reason=exc.reason))
+                    return
+            if text is None and s.queued_user:
+                text = s.queued_user.pop(0)
+            if text is not None:
+                await run_turn(s, text)
         except asyncio.CancelledError:
             pass
+        except StoreError as exc:  # disk full, read-only, I/O error: visible, never silent
+            self._resync = True
+            self._emit(p.Error(f"the turn was stopped because it could not be saved: {exc}"))
+            self._emit(p.TurnAborted(reason="store error"))
         except Exception as exc:  # a bug or a disk fault: visible, never silent
             self._emit(p.Error(f"the turn failed: {type(exc).__name__}: {exc}"))
             self._emit(p.TurnAborted(reason="internal error"))
@@ -194,16 +207,9 @@ class Engine:
         turn.cancel()
         await asyncio.gather(turn, return_exceptions=True)
 
-    def executor_stats(self) -> p.ExecutorStats | None:
+    def executor_stats(self) -> p.ExecutorStats:
         """The shared executor's counters, as an event."""
-        st = self.state.executor.stats
-        return p.ExecutorStats(
-            requests=st.requests,
-            errors=st.errors,
-            p50_ms=round(st.percentile(0.5), 3),
-            p95_ms=round(st.percentile(0.95), 3),
-            queue_depth=dict(st.queued),
-        )
+        return self.state.executor.snapshot()
 
     async def wait_idle(self) -> None:
         """Wait for the running turn (if any) to end."""

@@ -10,17 +10,17 @@ earlier exec; an exec waits for everything before it. Everything else runs at on
 from __future__ import annotations
 
 import asyncio
-import os
+import functools
 import threading
-import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
+from hermes.executor_dispatch import Dispatcher
 from hermes.messages import ToolCall
-from hermes.protocol import ToolClass
+from hermes.protocol import ExecutorStats, ToolClass
 from hermes.toolspec import ToolContext, ToolError, ToolResult, ToolSpec
 
 
@@ -86,55 +86,56 @@ def dependencies(calls: Sequence[PreparedCall]) -> list[set[int]]:
     return deps
 
 
-@dataclass
-class ExecutorStatsData:
-    requests: int = 0
-    errors: int = 0
-    latencies_ms: list[float] = field(default_factory=list)
-    queued: dict[str, int] = field(default_factory=lambda: {"read": 0, "lane": 0})
-    running: dict[str, int] = field(default_factory=lambda: {"read": 0, "lane": 0})
-
-    def percentile(self, q: float) -> float:
-        if not self.latencies_ms:
-            return 0.0
-        data = sorted(self.latencies_ms[-10_000:])
-        return data[min(len(data) - 1, int(q * len(data)))]
-
-
 class Executor:
     """Runs tool handlers. One instance may serve many sessions in a process."""
 
-    def __init__(self, read_pool_size: int = 8) -> None:
-        self._read_pool = ThreadPoolExecutor(
-            max_workers=max(1, read_pool_size), thread_name_prefix="hermes-read"
+    def __init__(
+        self,
+        read_pool_size: int = 8,
+        *,
+        lane_pool_size: int = 32,
+        batch_window_ms: float = 20.0,
+        max_batch: int = 64,
+    ) -> None:
+        self._pools = {
+            "read": ThreadPoolExecutor(
+                max_workers=max(1, read_pool_size), thread_name_prefix="hermes-read"
+            ),
+            "lane": ThreadPoolExecutor(
+                max_workers=max(1, lane_pool_size), thread_name_prefix="hermes-lane"
+            ),
+        }
+        self._dispatch = Dispatcher(
+            self._pools, batch_window_ms=batch_window_ms, max_batch=max_batch
         )
-        self._lane_pool = ThreadPoolExecutor(
-            max_workers=max(4, (os.cpu_count() or 2)), thread_name_prefix="hermes-lane"
+        self.stats = self._dispatch.stats
+
+    def snapshot(self) -> ExecutorStats:
+        """The counters as a protocol event."""
+        st = self.stats
+        return ExecutorStats(
+            requests=st.requests,
+            errors=st.errors,
+            p50_ms=round(st.percentile(0.5), 3),
+            p95_ms=round(st.percentile(0.95), 3),
+            queue_depth=st.depth(),
         )
-        self.stats = ExecutorStatsData()
-        self._stats_lock = threading.Lock()
 
     def close(self) -> None:
-        self._read_pool.shutdown(wait=False, cancel_futures=True)
-        self._lane_pool.shutdown(wait=False, cancel_futures=True)
+        for pool in self._pools.values():
+            pool.shutdown(wait=False, cancel_futures=True)
 
-    def _invoke(self, pc: PreparedCall, ctx: ToolContext) -> ToolResult:
+    @staticmethod
+    def _invoke(pc: PreparedCall, ctx: ToolContext) -> ToolResult:
         assert pc.spec is not None and pc.args is not None
-        started = time.perf_counter()
         try:
-            result = pc.spec.handler(ctx, pc.args)
+            return pc.spec.handler(ctx, pc.args)
         except ToolError as exc:
-            result = ToolResult(ok=False, content=str(exc))
+            return ToolResult(ok=False, content=str(exc))
         except Exception as exc:  # a tool bug must not take the session down
-            result = ToolResult(
+            return ToolResult(
                 ok=False, content=f"{pc.call.name} failed: {type(exc).__name__}: {exc}"
             )
-        elapsed = (time.perf_counter() - started) * 1000
-        with self._stats_lock:
-            self.stats.requests += 1
-            self.stats.errors += 0 if result.ok else 1
-            self.stats.latencies_ms.append(elapsed)
-        return result
 
     async def run_batch(
         self,
@@ -144,6 +145,7 @@ class Executor:
         gate: Gate,
         on_begin: BeginSink,
         on_result: ResultSink,
+        session: str = "",
     ) -> None:
         """Run a batch; every call ends in exactly one ``on_result`` (status as 3rd arg).
 
@@ -155,7 +157,6 @@ class Executor:
         finished = [asyncio.Event() for _ in calls]
         reported: set[int] = set()
         cancel = threading.Event()
-        loop = asyncio.get_running_loop()
 
         async def report(pc: PreparedCall, result: ToolResult, status: str) -> None:
             if pc.index in reported:
@@ -180,15 +181,20 @@ class Executor:
                     raise TurnAbort(outcome.reason)
                 await on_begin(pc)
                 ctx = make_context(pc, cancel)
-                pool = self._lane_pool if lane else self._read_pool
-                kind = "lane" if lane else "read"
-                with self._stats_lock:
-                    self.stats.running[kind] += 1
-                fut = loop.run_in_executor(pool, self._invoke, pc, ctx)
+                fut = self._dispatch.submit(
+                    "lane" if lane else "read", session, functools.partial(self._invoke, pc, ctx)
+                )
                 try:
                     result = await asyncio.shield(fut)
                 except asyncio.CancelledError:
                     cancel.set()
+                    if self._dispatch.withdraw(fut):
+                        await report(
+                            pc,
+                            ToolResult(ok=False, content="[not run: cancelled by user]"),
+                            "cancelled",
+                        )
+                        raise
                     try:
                         partial = await asyncio.wait_for(asyncio.shield(fut), 10)
                         text = partial.content
@@ -203,9 +209,6 @@ class Executor:
                         "interrupted",
                     )
                     raise
-                finally:
-                    with self._stats_lock:
-                        self.stats.running[kind] -= 1
                 await report(pc, result, "done" if result.ok else "failed")
             finally:
                 finished[pos].set()

@@ -58,6 +58,15 @@ DURABLE_RE: Final = re.compile(
     r"(?:each|every) (?:new )?(?:file|module|function|commit|pr|time)|"
     r"(?:where|wherever|whenever|when) possible|as much as possible)\b"
 )
+# Substrings one of which any match of the marker regex below contains (cheap precheck).
+DURABLE_HINT_RE: Final = re.compile(
+    r"ever|always|from now|forward|future|from here|time|default|general|rule|for all|"
+    r"for any|any new|anything|all new|in this|across the|consistent|each|possible"
+)
+TRANSIENT_HINT_RE: Final = re.compile(r"here|this|that|now|once|moment|temporar|today|yet|mind")
+TAIL_WORDS_RE: Final = re.compile(
+    r"wrong|outdated|incorrect|stale|out of date|not right|not correct|not true"
+)
 # Scoped to the task at hand: "here", "for now", "in this file", "for this PR".
 TRANSIENT_RE: Final = re.compile(
     r"\b(?:(?<!from )here(?! on\b)|this time|for now|right now|just this once|this once|for the moment|"
@@ -81,6 +90,20 @@ CONDITIONAL_RE: Final = re.compile(
 INTERROGATIVE_RE: Final = re.compile(
     r"^(?:what|which|why|how|where|who|whom|whose|do|does|did|is|are|was|were|can|could|"
     r"should|would|will|shall|have|has|had|am|may|any idea|anyone)\b"
+)
+# Leading words (``\w+`` run) that can start each anchored pattern: a cheap prefilter.
+CONDITIONAL_FIRST: Final = frozenset(
+    "if suppose supposing assuming assume let lets say what imagine in unless provided once "
+    "when whether even as".split()
+)
+INTERROGATIVE_FIRST: Final = frozenset(
+    "what which why how where who whom whose do does did is are was were can could should "
+    "would will shall have has had am may any anyone".split()
+)
+POLITE_FIRST: Final = frozenset({"could", "can", "would", "will"})
+COMMAND_FIRST: Final = frozenset(
+    "the our unit integration e2e end all tests test lint linting builds build type "
+    "typechecking formatting migrations docs benchmarks".split()
 )
 TAG_QUESTION_RE: Final = re.compile(
     r"(?:,\s*|\s)(?:right|correct|no|yes|yeah|isn't it|aren't we|don't we|doesn't it|"
@@ -109,11 +132,18 @@ NOT_BUT_RE: Final = re.compile(r"\bnot\s+(?:\S+\s+){1,3}?but\s+(?P<y>\S+)")
 WRONG_NOUN_RE: Final = re.compile(r"^wrong\s+(?P<noun>[a-z][\w ]{1,20}?)\s*[—–:,-]")
 
 # --- clause structure -------------------------------------------------------------
+# Every alternative starts with a literal character, so ``re`` can skip ahead fast.
 CLAUSE_SPLIT_RE: Final = re.compile(
-    r"\s*;\s*|\s+[—–]\s*|\s+-\s+|(?<! is)(?<! are):\s+|,\s+(?=(?:and|but|so|because|since|though|although|"
+    r";|[—–]| -(?= )|:(?<! is:)(?<! are:)(?=\s)|,(?=\s+(?:and|but|so|because|since|though|although|"
     r"while|whereas|then|which|i|i'm|we|we're|my|our|the|it|it's|this|please|always|never|"
     r"don't|do not|if|unless|there|that's|plus|also|just|all)\b)|"
-    r"\s+(?=(?:and|but|so)\s+(?:i|i'm|we|we're|my|our|the|it|please|always|never|don't)\b)"
+    r" (?=(?:and|but|so)\s+(?:i|i'm|we|we're|my|our|the|it|please|always|never|don't)\b)"
+)
+DISCOURSE_FIRST: Final = frozenset(
+    "and but so also plus oh ok okay well btw by fyi for just note heads quick anyway besides "
+    "locally honestly personally basically again remember keep in generally as going from "
+    "please pls hey hi yeah yes sure right overall important reminder actually nope nah to "
+    "sorry oops correction i wrong incorrect not you that this it wait".split()
 )
 DISCOURSE_RE: Final = re.compile(
     r"^(?:(?:and|but|so|also|plus|oh|ok(?:ay)?|well|btw|by the way|fyi|for the record|"
@@ -133,7 +163,7 @@ OBJECT_CUT_RE: Final = re.compile(
     r",|\s(?:for|in|at|to|as|so|because|but|when|if|since|which|that|before|after|"
     r"unless|rather|instead|over|than)\s"
 )
-INFORMATIVE_RE: Final = re.compile(r"[0-9`~/]|\w[-_]\w|\.\w{2,4}\b|(?<!^)(?<![.!?]\s)\b[A-Z]")
+INFORMATIVE_RE: Final = re.compile(r"[0-9`~/]|\w[-_]\w|\.\w{2,4}\b|\b[A-Z]")
 DETERMINERS_RE: Final = re.compile(
     r"^(?:(?:the|a|an|our|my|your|its|their|some|any|all|every|each|new|plain|"
     r"more|really|very|just|only|also|always|never)\s+)+"
@@ -163,11 +193,21 @@ IMPERATIVE_VERBS = (
     r"limit|break|split|place|give|reply|respond|answer|lean towards|go with|call|"
     r"import|mock|raise|leave|create|suggest|open|remove|delete|update|bump|sign"
 )
+_IMPERATIVE_EXTRA = "adding|using|writing|putting|leaving|including|committing|pushing"
 IMPERATIVE_RE: Final = re.compile(
     r"^(?:please\s+)?(?P<neg>(?:always|never|ever|don't\s+ever|don't|do\s+not|dont|"
     r"never\s+ever|stop|avoid|no\s+more)\s+)?(?:(?:ever|always|also|just|only|consistently)\s+)?"
-    rf"(?P<verb>{IMPERATIVE_VERBS}|adding|using|writing|putting|leaving|including|"
-    r"committing|pushing)\b\s*(?P<obj>.*)$"
+    rf"(?P<verb>{IMPERATIVE_VERBS}|{_IMPERATIVE_EXTRA})\b\s*(?P<obj>.*)$"
+)
+# First words a clause can start with for each family of patterns (cheap dispatch).
+IMPERATIVE_FIRST: Final = frozenset(
+    alt.split()[0] for alt in f"{IMPERATIVE_VERBS}|{_IMPERATIVE_EXTRA}".replace("\n", "").split("|")
+) | frozenset("please always never ever don't do dont stop avoid no just also only".split())
+I_FIRST: Final = frozenset({"i", "i'm", "i'd", "i've", "i'll"})
+WE_FIRST: Final = frozenset({"we", "we're", "we've", "we'd"})
+THIS_FIRST: Final = frozenset({"this", "it", "it's", "this's", "we", "we're"})
+PERSON_FIRST: Final = frozenset(
+    "my our the a one he she they someone somebody everyone everybody people nobody no".split()
 )
 NEG_IMPERATIVE_VERBS: Final = re.compile(
     r"^(?:use|using|add|adding|write|writing|put|putting|include|including|leave|leaving|"
@@ -257,13 +297,14 @@ POLITE_EXCLUDE_RE: Final = re.compile(r"^(?:prefer|like|rather|want|think|say)\b
 NO_NOUN_RE: Final = re.compile(r"^no\s+(?!one\b|longer\b|more\b)[a-z]")
 NEG_START_RE: Final = re.compile(r"^(?:not|n't|no longer|never|no)\b")
 CALLED_RE: Final = re.compile(r"\b(?:called|named)$")
-# "Dave thinks ...", "the docs say ...": reported speech.
-SPEECH_RE: Final = re.compile(
-    r"^(?P<subj>[\w'.\- ]{1,40}?)\s+(?:\w+ly\s+|always\s+|also\s+|still\s+|just\s+)?"
+# "Dave thinks ...", "the docs say ...": reported speech (a speaker, then a verb).
+SPEECH_VERB_RE: Final = re.compile(
+    r"\s+(?:\w+ly\s+|always\s+|also\s+|still\s+|just\s+)?"
     r"(?:says|said|say|thinks?|thought|mentioned|mentions|told|tells|wrote|writes|claims?|"
     r"claimed|suggests?|suggested|recommends?|recommended|believes?|insists?|argues?|"
     r"argued|reckons?|asked|wants|wanted|stated|reads)\b"
 )
+SPEAKER_RE: Final = re.compile(r"[\w'.\- ]{1,40}")
 # "Sarah always uses vim": needs the original case to see a name.
 NAME_VERB_RE: Final = re.compile(
     r"^(?P<name>[A-Z][a-z]+)\s+(?:\w+ly\s+|always\s+|also\s+|still\s+|never\s+)?"

@@ -29,23 +29,28 @@ _OUTPUT_LINE_RE: Final = re.compile(
 )
 _TABLE_LINE_RE: Final = re.compile(r"\S {3,}\S.* {2,}\S|\S {3,}\S+\s*$")
 
-_MASK_RE: Final = re.compile(
-    r"\"[^\"\n]*\"|“[^”\n]*”|‘[^’\n]*’|`[^`\n]+`|(?<![\w])'[^'\n]+'(?![\w])"
+# First words of output lines that OUTPUT_LINE_RE recognises by a leading plain word.
+_OUTPUT_WORDS: Final = frozenset(
+    "npm yarn pnpm pip cargo go make hint error warning note fatal remote traceback file "
+    "failed passed skipped xfail found collecting requirement successfully downloading "
+    "installing building compiling finished running step debug info warn critical trace "
+    "notice e at ps".split()
 )
+_MASK_RE: Final = re.compile(r"\"[^\"\n]*\"|“[^”\n]*”|‘[^’\n]*’|`[^`\n]+`|'(?<!\w')[^'\n]+'(?!\w)")
 _SENT_END_RE: Final = re.compile(r"[.!?]+[\"')\]]*(?=\s)|\n")
 _ABBREV: Final = frozenset("e.g i.e etc vs approx incl no cf fig al mr ms dr st v".split())
-_PUNCT_EDGE_RE: Final = re.compile(r"^[\s,.;:!?—–-]+|[\s,.;:!?—–-]+$")
-_PLEASE_RE: Final = re.compile(r"^(?:please|pls)\s+|[, ]+please$", re.IGNORECASE)
+_EDGE_CHARS: Final = " \t\r\n,.;:!?—–-"
+_PLEASE_TAIL_RE: Final = re.compile(r"[, ]+please$", re.IGNORECASE)
 _NORM_QUOTES_RE: Final = re.compile(r"[\"'`“”‘’«»]")
 _NORM_PUNCT_RE: Final = re.compile(r"(?<!\w)[^\w\s]+|[^\w\s]+(?!\w)")
 _WS_RE: Final = re.compile(r"\s+")
-_PRONOUN_VERB_RE: Final = re.compile(
-    r"\b(?P<subj>I|we)\b(?!\.)(?P<c>'m|'re|'ve|'d|'ll)?(?:\s+(?P<adv>(?:really|always|also|only|"
-    r"still|usually|mostly|generally|just|now|never|currently|strongly|personally)\s+)*"
-    r"(?P<verb>[a-z']+))?",
+_HAS_PRONOUN_RE: Final = re.compile(r"\b(?:i|we|my|our|me|us|mine|ours)\b")
+_PRONOUN_RE: Final = re.compile(
+    r"\b(?:(?P<subj>I|we)\b(?!\.)(?P<c>'m|'re|'ve|'d|'ll)?(?:\s+(?P<adv>(?:really|always|also|"
+    r"only|still|usually|mostly|generally|just|now|never|currently|strongly|personally)\s+)*"
+    r"(?P<verb>[a-z']+))?|(?P<poss>my|our|me|us|mine|ours)\b)",
     re.IGNORECASE,
 )
-_POSSESSIVE_RE: Final = re.compile(r"\b(?:my|our|me|us|mine|ours)\b", re.IGNORECASE)
 _POSSESSIVES: Final = {
     "my": "the user's",
     "mine": "the user's",
@@ -93,10 +98,23 @@ def prose_lines(text: str) -> list[tuple[int, int]]:
             continue
         if not stripped or stripped.startswith(">") or line.startswith(("    ", "\t")):
             continue
-        if _OUTPUT_LINE_RE.match(line) or _TABLE_LINE_RE.search(line):
+        if _maybe_output(stripped) and _OUTPUT_LINE_RE.match(line):
+            continue
+        if "   " in line and _TABLE_LINE_RE.search(line):
             continue
         out.append((start, start + len(line)))
     return out
+
+
+def _maybe_output(stripped: str) -> bool:
+    """False for lines that plainly start like prose (a plain word, then a space)."""
+    word, space, _ = stripped.partition(" ")
+    return not (
+        space
+        and word.isalpha()
+        and word.lower() not in _OUTPUT_WORDS
+        and not word.endswith(("Error", "Exception", "Warning", "Interrupt", "Exit"))
+    )
 
 
 def mask_line(line: str) -> str:
@@ -159,10 +177,14 @@ def rewrite(text: str, capitalize: bool = True) -> str:
     "I'm on macOS" -> "The user is on macOS"; "we deploy to Fly.io" -> "The project
     deploys to Fly.io"; "my editor" -> "the user's editor".
     """
-    text = _PUNCT_EDGE_RE.sub("", text)
-    text = _PLEASE_RE.sub("", text)
-    text = _PRONOUN_VERB_RE.sub(_third_person, text)
-    text = _POSSESSIVE_RE.sub(lambda m: _POSSESSIVES[m.group().lower()], text)
+    text = text.strip(_EDGE_CHARS)
+    low = text.lower()
+    if low.startswith(("please ", "pls ")):
+        text = text.split(None, 1)[1]
+    if low.endswith("please"):
+        text = _PLEASE_TAIL_RE.sub("", text)
+    if _HAS_PRONOUN_RE.search(low):
+        text = _PRONOUN_RE.sub(_third_person, text)
     if len(text) > _MAX_CONTENT:
         text = text[:_MAX_CONTENT].rsplit(" ", 1)[0] + "…"
     if capitalize and text:
@@ -171,6 +193,8 @@ def rewrite(text: str, capitalize: bool = True) -> str:
 
 
 def _third_person(m: re.Match[str]) -> str:
+    if m.group("poss"):
+        return _POSSESSIVES[m.group("poss").lower()]
     who = "the user" if m.group("subj").lower() == "i" else "the project"
     contraction = (m.group("c") or "").lower()
     adv = m.group("adv") or ""

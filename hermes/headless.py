@@ -98,9 +98,7 @@ async def run_headless(
             outcome.is_error = True
             outcome.error = outcome.error or event.reason
             break
-    stats = engine.executor_stats()
-    if stats is not None:
-        outcome.stats = stats
+    outcome.stats = engine.executor_stats()
     await engine.submit(p.Shutdown())
     if fmt == "text":
         if outcome.result:

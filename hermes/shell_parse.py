@@ -7,6 +7,7 @@ no I/O.
 
 from __future__ import annotations
 
+import itertools
 import re
 import unicodedata
 from dataclasses import dataclass
@@ -84,6 +85,8 @@ class Word:
 
 
 _GLOB = frozenset("*?[{}")
+_WORD_BREAKERS = frozenset(" \t\n;&|<>()'\"")
+_DISAGREE = "the parser and bash may read this word differently"
 _DQ_ESCAPABLE = frozenset('$`"\\')
 _EXPANSION_PROBLEMS = {
     "simple_expansion": "variable expansion",
@@ -108,14 +111,16 @@ def resolve_word(node: Any) -> Word:
     if kind == "word":
         return _unquoted(text)
     if kind == "number":
-        if "$" in text or "`" in text:
-            return Word(text, "expansion in a number")
-        return Word(text)
+        return _unquoted(text)
     if kind == "raw_string":
+        if len(text) < 2 or text[0] != "'" or text[-1] != "'" or "'" in text[1:-1]:
+            return Word(text, _DISAGREE)
         return Word(text[1:-1])
     if kind == "string":
         return _double_quoted(node)
     if kind == "ansi_c_string":
+        if _quote_end(text, 2, "'") != len(text):
+            return Word(text, _DISAGREE)
         value = decode_ansi_c(text[2:-1])
         if value is None:
             return Word(text, "unsupported ANSI-C string")
@@ -123,6 +128,8 @@ def resolve_word(node: Any) -> Word:
     if kind == "concatenation":
         parts = [resolve_word(c) for c in node.children]
         problem = next((p.problem for p in parts if p.problem), None)
+        if any(a.end_byte != b.start_byte for a, b in itertools.pairwise(node.children)):
+            problem = problem or f"ambiguous word boundary in {text[:40]}"
         if problem and " in " in problem and problem.startswith(("unquoted", "tilde")):
             problem = f"{problem.partition(' in ')[0]} in {text[:40]}"
         return Word("".join(p.value for p in parts), problem)
@@ -155,9 +162,9 @@ def _unquoted(text: str) -> Word:
             i += 1
             continue
         if problem is None:
-            if ch == "\n":
-                # bash ends the command at an unescaped newline; the parser disagreed.
-                problem = "newline inside a word"
+            if ch in _WORD_BREAKERS:
+                # bash would end or quote the word here; the parser disagreed.
+                problem = _DISAGREE if ch != "\n" else "newline inside a word"
             elif ch in "$`":
                 problem = f"expansion {ch} in {text[:40]}"
             elif ch in _GLOB:
@@ -170,22 +177,39 @@ def _unquoted(text: str) -> Word:
 
 
 def _double_quoted(node: Any) -> Word:
-    out: list[str] = []
+    # Decode from the raw text: tree-sitter can fold characters into its quote tokens.
     problem: str | None = None
     for child in node.children:
-        kind = child.type
-        if kind == '"':
+        if child.type in ('"', "string_content"):
             continue
-        if kind == "string_content":
-            value, bad = _unescape_double(node_text(child))
-            out.append(value)
-            if bad and problem is None:
-                problem = "expansion inside double quotes"
-            continue
-        out.append(node_text(child))
         if problem is None:
             problem = _expansion_problem(child) if child.is_named else "expansion $"
-    return Word("".join(out), problem)
+    text = node_text(node)
+    if (
+        len(text) < 2
+        or text[0] != '"'
+        or (problem is None and _quote_end(text, 1, '"') != len(text))
+    ):
+        return Word(text, problem or _DISAGREE)
+    value, bad = _unescape_double(text[1:-1])
+    if bad and problem is None:
+        problem = "expansion inside double quotes"
+    return Word(value, problem)
+
+
+def _quote_end(text: str, start: int, quote: str) -> int:
+    """Index just past the quote that closes a string opened before ``start``, or -1."""
+    i = start
+    n = len(text)
+    while i < n:
+        ch = text[i]
+        if ch == "\\":
+            i += 2
+            continue
+        if ch == quote:
+            return i + 1
+        i += 1
+    return -1
 
 
 def _unescape_double(text: str) -> tuple[str, bool]:
@@ -263,3 +287,12 @@ def decode_ansi_c(body: str) -> str | None:
 def has_error(root: Any) -> bool:
     """Whether the tree holds an ERROR or MISSING node (tree-sitter tracks both)."""
     return bool(root.has_error or root.is_missing)
+
+
+def words_are_separate(gap: bytes) -> bool:
+    """Whether bash splits two words at ``gap`` (the text between them) as the parser did.
+
+    tree-sitter-bash splits ``'a'\\b`` and ``'a'\\ b`` into two words where bash reads one.
+    """
+    rest = gap.replace(b"\\\n", b"")
+    return bool(rest) and not rest.strip(b" \t")

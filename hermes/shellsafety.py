@@ -22,7 +22,15 @@ from hermes.shell_danger import (
     textual_catastrophic,
     textual_network,
 )
-from hermes.shell_parse import Word, get_parser, has_error, node_text, precheck, resolve_word
+from hermes.shell_parse import (
+    Word,
+    get_parser,
+    has_error,
+    node_text,
+    precheck,
+    resolve_word,
+    words_are_separate,
+)
 from hermes.shell_rules import SHELLS, is_network, judge, prefix_of, unwrap
 
 __all__ = ["CommandVerdict", "SimpleCommand", "analyze_command"]
@@ -91,7 +99,7 @@ def _printable(text: str | None) -> str:
 
 
 def _summary(text: str) -> str:
-    lines = [" ".join(line.split()) for line in text.replace("\\\n", " ").splitlines()]
+    lines = [line.strip() for line in text.replace("\\\n", " ").splitlines()]
     joined = "; ".join(line for line in lines if line)
     if len(joined) > _SUMMARY_CHARS:
         joined = joined[: _SUMMARY_CHARS - 1] + "…"
@@ -107,7 +115,7 @@ def _analyze(text: str, depth: int) -> CommandVerdict:
     root = get_parser().parse(text.encode("utf-8")).root_node
     if has_error(root):
         return _unparsed(text, "asks: could not parse the command")
-    walker = _Walker(depth)
+    walker = _Walker(depth, text.encode("utf-8"))
     walker.visit(root)
     if not walker.commands and walker.ask is None:
         walker.note("no command to run")
@@ -193,8 +201,9 @@ _OPERATOR_REASONS = {
 class _Walker:
     """Walks a parsed tree, collecting commands and the first reason to ask."""
 
-    def __init__(self, depth: int) -> None:
+    def __init__(self, depth: int, src: bytes) -> None:
         self.depth = depth
+        self.src = src
         self.ask: str | None = None
         self.catastrophic: str | None = None
         self.commands: list[SimpleCommand] = []
@@ -311,6 +320,8 @@ class _Walker:
             resolve_word(a) if a.is_named else Word(node_text(a), "expansion $") for a in arg_nodes
         ]
         argv = (name_word.value, *(w.value for w in words))
+        if not _separate_words(node, [name_node, *arg_nodes]):
+            self.structure("ambiguous word boundary (quotes next to a backslash)")
         name_problem = _program_name_problem(name_child, name_word)
         if name_problem:
             self.structure(name_problem)
@@ -374,16 +385,26 @@ class _Walker:
             self.descend(node)
             return []
         op = next((c.type for c in node.children if not c.is_named), ">")
+        fd = node.child_by_field_name("descriptor")
+        if fd is not None and (
+            not node_text(fd).isdigit()
+            or (fd.start_byte > 0 and self.src[fd.start_byte - 1] not in b" \n;&|()")
+        ):
+            # bash reads `-o2>x` as the word `-o2` and `>x`; the parser as `-o` and `2>x`.
+            self.structure("ambiguous redirection (a number right after a word)")
         dest_nodes = [c for c in node.named_children if c.type != "file_descriptor"]
+        if op in ("<&-", ">&-"):
+            # `<&-` closes a descriptor; words after it are the command's arguments.
+            extra_nodes, dest_nodes = dest_nodes, []
+        else:
+            extra_nodes = dest_nodes[1:]
         dest = resolve_word(dest_nodes[0]) if dest_nodes else Word("")
         self.note_cat(catastrophic_redirect(op, dest.value))
-        extra = [resolve_word(c) for c in dest_nodes[1:]]
+        extra = [resolve_word(c) for c in extra_nodes]
         if dest.problem:
             self.structure(dest.problem)
             self.nested(dest_nodes[0])
-        elif op in (">&", "<&", ">&-", "<&-") and (
-            not dest_nodes or dest.value.isdigit() or dest.value == "-"
-        ):
+        elif op in ("<&-", ">&-") or (op in (">&", "<&") and dest.value.isdigit()):
             pass
         elif dest.value == "/dev/null" and op in (">", ">>", "&>", "&>>", "<", ">|"):
             pass
@@ -393,11 +414,20 @@ class _Walker:
             self.structure(f"redirect into {dest.value}")
         if extra:
             self.structure(f"arguments after a redirection ({extra[0].value[:40]})")
-            for c, w in zip(dest_nodes[1:], extra, strict=True):
+            for c, w in zip(extra_nodes, extra, strict=True):
                 if w.problem:
                     self.structure(w.problem)
                     self.nested(c)
         return [w.value for w in extra]
+
+
+def _separate_words(command: Any, nodes: list[Any]) -> bool:
+    text = bytes(command.text)
+    start = command.start_byte
+    for left, right in itertools.pairwise(nodes):
+        if not words_are_separate(text[left.end_byte - start : right.start_byte - start]):
+            return False
+    return True
 
 
 def _spans_lines(node: Any) -> bool:

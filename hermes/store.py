@@ -2,8 +2,10 @@
 
 One file under ``HERMES_HOME``; WAL with ``synchronous=FULL`` so every acknowledged
 write survives a crash or power loss; ``BEGIN IMMEDIATE`` for writes with a busy
-timeout so several hermes processes can share it. All methods block: the engine calls
-them from worker threads.
+timeout and a bounded retry so several hermes processes can share it. Every SQLite
+failure comes out as :class:`StoreError` naming the file. Text is redacted
+(:mod:`hermes.redact`) before it is written. All methods block: the engine calls them
+from worker threads.
 """
 
 from __future__ import annotations
@@ -11,82 +13,49 @@ from __future__ import annotations
 import json
 import secrets
 import sqlite3
-import threading
 import time
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
-from dataclasses import dataclass
+from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from hermes.messages import Message, ToolCall
-from hermes.store_schema import MIGRATIONS, SCHEMA_VERSION
+from hermes.redact import redact, redact_optional
+from hermes.store_db import Database
+from hermes.store_search import search as _search
+from hermes.store_types import (
+    CallState,
+    ModelCallRecord,
+    SearchHit,
+    SessionNotFound,
+    SessionRecord,
+    StoredMessage,
+    StoreError,
+)
 
-
-class StoreError(Exception):
-    """The database cannot be used; the message names the file and what to do."""
-
-
-class SessionNotFound(StoreError):
-    pass
-
-
-@dataclass(frozen=True)
-class SessionRecord:
-    id: str
-    workspace: str
-    title: str
-    model: str
-    approval_mode: str
-    created_at: float
-    updated_at: float
-    message_count: int
-    prompt_tokens: int
-    completion_tokens: int
-
-
-@dataclass(frozen=True)
-class StoredMessage:
-    id: int
-    seq: int
-    message: Message
-    created_at: float
-    interrupted: bool = False
-    synthetic: bool = False
-    folded: bool = False
-
-
-@dataclass(frozen=True)
-class CallState:
-    """The lifecycle of one tool call, kept so resume knows what was pending."""
-
-    call_id: str
-    name: str
-    arguments: str
-    status: str  # requested | pending_approval | running | done | failed | denied | cancelled
-    reason: str = ""
-
-
-@dataclass(frozen=True)
-class ModelCallRecord:
-    model: str
-    request_bytes: int
-    message_count: int
-    latency_ms: float
-    retries: int
-    prompt_tokens: int = 0
-    completion_tokens: int = 0
-    finish_reason: str = ""
-    error: str = ""
-    response: str = ""
-
+__all__ = [
+    "CallState",
+    "ModelCallRecord",
+    "SearchHit",
+    "SessionNotFound",
+    "SessionRecord",
+    "Store",
+    "StoreError",
+    "StoredMessage",
+    "messages_only",
+    "new_session_id",
+    "open_store",
+]
 
 _SESSION_COLS = (
     "id, workspace, title, model, approval_mode, created_at, updated_at, message_count, "
     "prompt_tokens, completion_tokens"
 )
+_MESSAGE_COLS = (
+    "id, seq, role, content, tool_calls, tool_call_id, created_at, interrupted, synthetic, folded"
+)
 
 
-def _session(row: sqlite3.Row | tuple[object, ...]) -> SessionRecord:
+def _session(row: Sequence[Any]) -> SessionRecord:
     return SessionRecord(*row)
 
 
@@ -95,85 +64,18 @@ def new_session_id() -> str:
     return f"{int(time.time() * 1000):x}"[-8:] + secrets.token_hex(3)
 
 
-class Store:
+class Store(Database):
     """A connection to the session database. Thread-safe (one lock per store)."""
-
-    def __init__(self, path: Path, *, busy_timeout_ms: int = 10_000) -> None:
-        self.path = path
-        self._lock = threading.RLock()
-        try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            self._db = sqlite3.connect(
-                str(path),
-                timeout=busy_timeout_ms / 1000,
-                isolation_level=None,
-                check_same_thread=False,
-            )
-            self._db.execute(f"PRAGMA busy_timeout={busy_timeout_ms}")
-            self._db.execute("PRAGMA journal_mode=WAL")
-            self._db.execute("PRAGMA synchronous=FULL")
-            self._db.execute("PRAGMA foreign_keys=ON")
-            self._migrate()
-        except sqlite3.DatabaseError as exc:
-            raise StoreError(
-                f"{path}: cannot open the session database ({exc}). The file was left as it "
-                "is; run `hermes doctor`, or move it aside to start a fresh one."
-            ) from exc
-        except OSError as exc:
-            raise StoreError(f"{path}: cannot open the session database: {exc}") from exc
-
-    # ------------------------------------------------------------------ plumbing
-
-    def close(self) -> None:
-        with self._lock:
-            self._db.close()
-
-    @contextmanager
-    def _write(self) -> Iterator[sqlite3.Connection]:
-        """One IMMEDIATE transaction; retried while another process holds the lock."""
-        with self._lock:
-            delay = 0.01
-            for attempt in range(50):
-                try:
-                    self._db.execute("BEGIN IMMEDIATE")
-                    break
-                except sqlite3.OperationalError as exc:
-                    if ("locked" not in str(exc) and "busy" not in str(exc)) or attempt == 49:
-                        raise
-                    time.sleep(delay)
-                    delay = min(delay * 2, 0.5)
-            try:
-                yield self._db
-            except BaseException:
-                self._db.execute("ROLLBACK")
-                raise
-            else:
-                self._db.execute("COMMIT")
-
-    def _migrate(self) -> None:
-        with self._lock:
-            self._db.execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER)")
-            row = self._db.execute("SELECT MAX(version) FROM schema_version").fetchone()
-            current = row[0] or 0
-            if current > SCHEMA_VERSION:
-                raise StoreError(
-                    f"{self.path}: this database was written by a newer hermes (schema "
-                    f"{current}, this hermes knows {SCHEMA_VERSION}). Upgrade hermes; the "
-                    "file was not touched."
-                )
-            for version in range(current + 1, SCHEMA_VERSION + 1):
-                with self._write() as db:
-                    for statement in MIGRATIONS[version]:
-                        db.execute(statement)
-                    db.execute("INSERT INTO schema_version (version) VALUES (?)", (version,))
 
     # ------------------------------------------------------------------ sessions
 
     def create_session(
         self, workspace: str, model: str, approval_mode: str, title: str = ""
     ) -> SessionRecord:
+        """A new, empty session."""
         now = time.time()
         sid = new_session_id()
+        title = redact(title)
         with self._write() as db:
             db.execute(
                 "INSERT INTO sessions (id, workspace, title, model, approval_mode, created_at, "
@@ -184,53 +86,53 @@ class Store:
 
     def get_session(self, id_or_prefix: str) -> SessionRecord:
         """Find a session by id or unique id prefix; raises SessionNotFound."""
-        with self._lock:
-            rows = self._db.execute(
-                f"SELECT {_SESSION_COLS} FROM sessions WHERE id LIKE ? ORDER BY id LIMIT 6",
-                (id_or_prefix.replace("%", "").replace("_", "") + "%",),
-            ).fetchall()
-        exact = [r for r in rows if r[0] == id_or_prefix]
+        key = id_or_prefix.strip()
+        if not key:
+            raise SessionNotFound("no session id given")
+        rows = self._read(
+            f"SELECT {_SESSION_COLS} FROM sessions WHERE substr(id, 1, ?) = ? ORDER BY id LIMIT 6",
+            (len(key), key),
+        )
+        exact = [r for r in rows if r[0] == key]
         if exact:
             return _session(exact[0])
-        if not rows or not id_or_prefix:
-            raise SessionNotFound(f"no session with id {id_or_prefix!r}")
+        if not rows:
+            raise SessionNotFound(f"no session with id {key!r} (see 'hermes sessions list')")
         if len(rows) > 1:
-            ids = ", ".join(r[0] for r in rows[:5])
-            raise SessionNotFound(f"session id {id_or_prefix!r} is ambiguous: {ids}")
+            ids = ", ".join(str(r[0]) for r in rows[:5])
+            raise SessionNotFound(
+                f"session id {key!r} is ambiguous: it starts {ids}{', ...' if len(rows) > 5 else ''}"
+            )
         return _session(rows[0])
 
     def list_sessions(self, workspace: str | None = None, limit: int = 50) -> list[SessionRecord]:
         """Newest first; only those of ``workspace`` when given."""
-        with self._lock:
-            if workspace is None:
-                rows = self._db.execute(
-                    f"SELECT {_SESSION_COLS} FROM sessions ORDER BY updated_at DESC, id DESC "
-                    "LIMIT ?",
-                    (limit,),
-                ).fetchall()
-            else:
-                rows = self._db.execute(
-                    f"SELECT {_SESSION_COLS} FROM sessions WHERE workspace = ? "
-                    "ORDER BY updated_at DESC, id DESC LIMIT ?",
-                    (workspace, limit),
-                ).fetchall()
+        where, params = ("", ()) if workspace is None else ("WHERE workspace = ?", (workspace,))
+        rows = self._read(
+            f"SELECT {_SESSION_COLS} FROM sessions {where} "
+            "ORDER BY updated_at DESC, id DESC LIMIT ?",
+            (*params, limit),
+        )
         return [_session(r) for r in rows]
 
     def update_session(self, session_id: str, **fields: str) -> None:
+        """Set ``title``, ``model``, ``approval_mode`` or ``workspace``."""
         allowed = {"title", "model", "approval_mode", "workspace"}
         cols = [k for k in fields if k in allowed]
         if not cols:
             return
+        values = [redact(fields[c]) if c == "title" else fields[c] for c in cols]
         sets = ", ".join(f"{c} = ?" for c in cols)
         with self._write() as db:
             db.execute(
                 f"UPDATE sessions SET {sets}, updated_at = ? WHERE id = ?",
-                (*[fields[c] for c in cols], time.time(), session_id),
+                (*values, time.time(), session_id),
             )
 
     def delete_session(self, session_id: str) -> None:
+        """Remove a session and everything recorded for it."""
         with self._write() as db:
-            for table in ("messages", "tool_calls", "model_calls"):
+            for table in ("messages", "tool_calls", "model_calls", "drafts"):
                 db.execute(f"DELETE FROM {table} WHERE session_id = ?", (session_id,))
             db.execute("DELETE FROM sessions WHERE id = ?", (session_id,))
 
@@ -245,98 +147,153 @@ class Store:
         synthetic: bool = False,
         calls_status: str = "requested",
     ) -> StoredMessage:
-        """Commit one message (and, for an assistant message, its calls) durably."""
-        now = time.time()
-        calls_json = (
-            json.dumps([c.to_openai() for c in message.tool_calls], ensure_ascii=False)
-            if message.tool_calls
-            else None
-        )
+        """Commit one message (and, for an assistant message, its calls) durably.
+
+        Content and call arguments are stored redacted; the returned record carries the
+        message as given. An assistant message also discards the reply draft.
+        """
         with self._write() as db:
-            row = db.execute(
-                "SELECT message_count FROM sessions WHERE id = ?", (session_id,)
-            ).fetchone()
-            if row is None:
-                raise SessionNotFound(f"no session with id {session_id!r}")
-            seq = row[0]
-            cur = db.execute(
-                "INSERT INTO messages (session_id, seq, role, content, tool_calls, tool_call_id, "
-                "created_at, interrupted, synthetic) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (
-                    session_id,
-                    seq,
-                    message.role,
-                    message.content,
-                    calls_json,
-                    message.tool_call_id,
-                    now,
-                    int(interrupted),
-                    int(synthetic),
-                ),
-            )
-            msg_id = cur.lastrowid or 0
-            for call in message.tool_calls:
-                db.execute(
-                    "INSERT OR REPLACE INTO tool_calls (session_id, call_id, message_id, name, "
-                    "arguments, status, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                    (session_id, call.id, msg_id, call.name, call.arguments, calls_status, now),
-                )
-            if message.role == "tool" and message.tool_call_id is not None:
-                db.execute(
-                    "UPDATE tool_calls SET status = CASE WHEN status IN ('requested', "
-                    "'pending_approval', 'running') THEN 'done' ELSE status END, updated_at = ? "
-                    "WHERE session_id = ? AND call_id = ?",
-                    (now, session_id, message.tool_call_id),
-                )
+            return self._insert(db, session_id, message, interrupted, synthetic, calls_status)
+
+    def _insert(
+        self,
+        db: sqlite3.Connection,
+        session_id: str,
+        message: Message,
+        interrupted: bool,
+        synthetic: bool,
+        calls_status: str,
+    ) -> StoredMessage:
+        now = time.time()
+        calls = [
+            ToolCall(c.id, c.name, redact(c.arguments)).to_openai() for c in message.tool_calls
+        ]
+        row = db.execute(
+            "SELECT message_count FROM sessions WHERE id = ?", (session_id,)
+        ).fetchone()
+        if row is None:
+            raise SessionNotFound(f"no session with id {session_id!r}")
+        seq = row[0]
+        cur = db.execute(
+            "INSERT INTO messages (session_id, seq, role, content, tool_calls, tool_call_id, "
+            "created_at, interrupted, synthetic) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                session_id,
+                seq,
+                message.role,
+                redact_optional(message.content),
+                json.dumps(calls, ensure_ascii=False) if calls else None,
+                message.tool_call_id,
+                now,
+                int(interrupted),
+                int(synthetic),
+            ),
+        )
+        msg_id = cur.lastrowid or 0
+        for call in calls:
+            fn = call["function"]
             db.execute(
-                "UPDATE sessions SET message_count = message_count + 1, updated_at = ? "
-                "WHERE id = ?",
-                (now, session_id),
+                "INSERT OR REPLACE INTO tool_calls (session_id, call_id, message_id, name, "
+                "arguments, status, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (session_id, call["id"], msg_id, fn["name"], fn["arguments"], calls_status, now),
             )
+        if message.role == "tool" and message.tool_call_id is not None:
+            db.execute(
+                "UPDATE tool_calls SET status = CASE WHEN status IN ('requested', "
+                "'pending_approval', 'running') THEN 'done' ELSE status END, updated_at = ? "
+                "WHERE session_id = ? AND call_id = ?",
+                (now, session_id, message.tool_call_id),
+            )
+        if message.role == "assistant":
+            db.execute("DELETE FROM drafts WHERE session_id = ?", (session_id,))
+        db.execute(
+            "UPDATE sessions SET message_count = message_count + 1, updated_at = ? WHERE id = ?",
+            (now, session_id),
+        )
         return StoredMessage(msg_id, seq, message, now, interrupted, synthetic)
 
     def load_messages(self, session_id: str) -> list[StoredMessage]:
         """The full transcript in order."""
-        with self._lock:
-            rows = self._db.execute(
-                "SELECT id, seq, role, content, tool_calls, tool_call_id, created_at, "
-                "interrupted, synthetic, folded FROM messages WHERE session_id = ? ORDER BY seq",
-                (session_id,),
-            ).fetchall()
+        rows = self._read(
+            f"SELECT {_MESSAGE_COLS} FROM messages WHERE session_id = ? ORDER BY seq",
+            (session_id,),
+        )
         out = []
         for mid, seq, role, content, calls, tcid, created, intr, synth, folded in rows:
             tool_calls: tuple[ToolCall, ...] = ()
             if calls:
                 tool_calls = tuple(
                     ToolCall(c["id"], c["function"]["name"], c["function"]["arguments"])
-                    for c in json.loads(calls)
+                    for c in json.loads(str(calls))
                 )
             msg = Message(role=role, content=content, tool_calls=tool_calls, tool_call_id=tcid)
             out.append(StoredMessage(mid, seq, msg, created, bool(intr), bool(synth), bool(folded)))
         return out
 
+    # ------------------------------------------------------------------ drafts
+
+    def save_draft(self, session_id: str, content: str) -> None:
+        """Keep the text streamed so far of the reply being received (replaces the last).
+
+        The draft remembers how many messages the session had, so it is only recovered
+        if nothing was committed after it; committing any assistant message drops it.
+        """
+        with self._write() as db:
+            db.execute(
+                "INSERT OR REPLACE INTO drafts (session_id, base_count, content, updated_at) "
+                "SELECT id, message_count, ?, ? FROM sessions WHERE id = ?",
+                (redact(content), time.time(), session_id),
+            )
+
+    def discard_draft(self, session_id: str) -> None:
+        """Drop the reply draft (the stream failed and its text is not kept)."""
+        with self._write() as db:
+            db.execute("DELETE FROM drafts WHERE session_id = ?", (session_id,))
+
+    def recover_draft(self, session_id: str) -> StoredMessage | None:
+        """Commit a reply cut off by a crash as an interrupted assistant message.
+
+        A draft counts only if nothing was committed after its stream began; either way
+        it is gone afterwards.
+        """
+        with self._write() as db:
+            row = db.execute(
+                "SELECT d.base_count, d.content, s.message_count FROM drafts d "
+                "JOIN sessions s ON s.id = d.session_id WHERE d.session_id = ?",
+                (session_id,),
+            ).fetchone()
+            if row is None:
+                return None
+            db.execute("DELETE FROM drafts WHERE session_id = ?", (session_id,))
+            base, content, count = row
+            if base != count or not content.strip():
+                return None
+            message = Message(role="assistant", content=content)
+            return self._insert(db, session_id, message, True, False, "requested")
+
     # ------------------------------------------------------------------ tool calls
 
     def set_call_status(self, session_id: str, call_id: str, status: str, reason: str = "") -> None:
+        """Record where a call is in its lifecycle."""
         with self._write() as db:
             db.execute(
                 "UPDATE tool_calls SET status = ?, reason = ?, updated_at = ? "
                 "WHERE session_id = ? AND call_id = ?",
-                (status, reason, time.time(), session_id, call_id),
+                (status, redact(reason), time.time(), session_id, call_id),
             )
 
     def call_states(self, session_id: str) -> dict[str, CallState]:
-        with self._lock:
-            rows = self._db.execute(
-                "SELECT call_id, name, arguments, status, reason FROM tool_calls "
-                "WHERE session_id = ?",
-                (session_id,),
-            ).fetchall()
-        return {r[0]: CallState(*r) for r in rows}
+        """Every recorded call of the session by call id."""
+        rows = self._read(
+            "SELECT call_id, name, arguments, status, reason FROM tool_calls WHERE session_id = ?",
+            (session_id,),
+        )
+        return {str(r[0]): CallState(*r) for r in rows}
 
     # ------------------------------------------------------------------ audit
 
     def record_model_call(self, session_id: str, rec: ModelCallRecord) -> None:
+        """Record one model request (response and error redacted) and add its tokens."""
         with self._write() as db:
             db.execute(
                 "INSERT INTO model_calls (session_id, created_at, model, request_bytes, "
@@ -344,7 +301,7 @@ class Store:
                 "finish_reason, error, response) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     session_id,
-                    time.time(),
+                    rec.created_at or time.time(),
                     rec.model,
                     rec.request_bytes,
                     rec.message_count,
@@ -353,8 +310,8 @@ class Store:
                     rec.prompt_tokens,
                     rec.completion_tokens,
                     rec.finish_reason,
-                    rec.error,
-                    rec.response,
+                    redact(rec.error),
+                    redact(rec.response),
                 ),
             )
             if rec.prompt_tokens or rec.completion_tokens:
@@ -365,14 +322,32 @@ class Store:
                 )
 
     def model_calls(self, session_id: str) -> list[ModelCallRecord]:
-        with self._lock:
-            rows = self._db.execute(
-                "SELECT model, request_bytes, message_count, latency_ms, retries, prompt_tokens, "
-                "completion_tokens, finish_reason, error, response FROM model_calls "
-                "WHERE session_id = ? ORDER BY id",
-                (session_id,),
-            ).fetchall()
+        """The session's model requests, oldest first."""
+        rows = self._read(
+            "SELECT model, request_bytes, message_count, latency_ms, retries, prompt_tokens, "
+            "completion_tokens, finish_reason, error, response, created_at FROM model_calls "
+            "WHERE session_id = ? ORDER BY id",
+            (session_id,),
+        )
         return [ModelCallRecord(*r) for r in rows]
+
+    # ------------------------------------------------------------------ search
+
+    def search(
+        self, query: str, *, workspace: str | None = None, limit: int = 50
+    ) -> list[SearchHit]:
+        """Full-text search over message text and tool output, best match first.
+
+        ``query`` is plain words (ANDed; ``word*`` for a prefix); FTS5 syntax in it is
+        taken literally, so any input is safe.
+        """
+        with self._lock:
+            try:
+                return self._retry(
+                    lambda: _search(self._db, query, workspace=workspace, limit=limit)
+                )
+            except sqlite3.Error as exc:
+                raise StoreError(f"{self.path}: search failed: {exc}") from exc
 
 
 def open_store(path: Path | None = None) -> Store:
@@ -383,4 +358,5 @@ def open_store(path: Path | None = None) -> Store:
 
 
 def messages_only(stored: Sequence[StoredMessage]) -> list[Message]:
+    """The messages of stored records."""
     return [s.message for s in stored]

@@ -15,12 +15,13 @@ from collections.abc import Sequence
 from hermes import protocol as p
 from hermes.approvals import CallFacts, headless_denial
 from hermes.classify import classify
+from hermes.drafts import DraftSaver
 from hermes.executor import GateOutcome, PreparedCall, TurnAbort
 from hermes.messages import Message, ToolCall
 from hermes.model import ModelAuthError, ModelError, ModelReply
 from hermes.schema_check import ArgumentError, parse_arguments
 from hermes.session import SessionState
-from hermes.store import ModelCallRecord
+from hermes.store import ModelCallRecord, StoreError
 from hermes.toolspec import ToolContext, ToolResult
 
 
@@ -31,6 +32,7 @@ class _Stream:
         self.text: list[str] = []
         self.reasoning: list[str] = []
         self.active = False
+        self.draft: DraftSaver | None = None  # saves the text as it streams (kill -9)
 
 
 def prepare_calls(
@@ -123,6 +125,7 @@ async def run_turn(state: SessionState, text: str) -> None:
                 return
             prepared, facts = prepare_calls(state, calls)
             await _run_calls(state, prepared, facts)
+            emit(state.executor.snapshot())
             if all(pc.error is not None for pc in prepared):
                 repairs += 1
                 if repairs > state.config.session.max_repairs:
@@ -162,8 +165,11 @@ async def _deliver_queued(state: SessionState) -> None:
 async def _stream_reply(state: SessionState, stream: _Stream) -> ModelReply:
     emit = state.emit
 
+    draft = stream.draft = DraftSaver(state.store, state.id, on_error=lambda m: emit(p.Warning(m)))
+
     def on_text(piece: str) -> None:
         stream.text.append(piece)
+        draft.update(stream.text)
         emit(p.AssistantDelta(piece))
 
     def on_reasoning(piece: str) -> None:
@@ -173,17 +179,23 @@ async def _stream_reply(state: SessionState, stream: _Stream) -> ModelReply:
     def on_retry(attempt: int, delay: float, reason: str) -> None:
         stream.text.clear()
         stream.reasoning.clear()
+        draft.update(stream.text)
         emit(p.Warning(f"{reason}; retrying in {delay:.1f} s (attempt {attempt})", kind="retry"))
 
     stream.active = True
     view = state.model_view()
-    reply = await state.model.complete(
-        view,
-        state.tool_schemas(),
-        on_text=on_text,
-        on_reasoning=on_reasoning,
-        on_retry=on_retry,
-    )
+    try:
+        reply = await state.model.complete(
+            view,
+            state.tool_schemas(),
+            on_text=on_text,
+            on_reasoning=on_reasoning,
+            on_retry=on_retry,
+        )
+    except ModelError:
+        await draft.finish(discard=True)  # a failed request's text is not kept
+        raise
+    await draft.finish()
     stream.active = False
     usage = reply.usage
     prompt_tokens = usage.prompt_tokens if usage else 0
@@ -247,6 +259,8 @@ async def _keep_partial(state: SessionState, stream: _Stream) -> None:
     if not stream.active:
         return
     stream.active = False
+    if stream.draft is not None:
+        await asyncio.shield(stream.draft.finish())
     text = "".join(stream.text)
     message = Message(role="assistant", content=text)
     await asyncio.shield(state.commit(message, interrupted=True))
@@ -260,6 +274,7 @@ async def _run_calls(
     emit = state.emit
     loop = asyncio.get_running_loop()
     results: dict[int, Message] = {}
+    store_failed: list[StoreError] = []
 
     def make_context(pc: PreparedCall, cancel: threading.Event) -> ToolContext:
         def on_output(text: str) -> None:
@@ -275,13 +290,23 @@ async def _run_calls(
         )
 
     async def on_begin(pc: PreparedCall) -> None:
+        # Nothing with effects runs unless its start is on disk, and nothing runs once an
+        # earlier result failed to commit. A read that never reported can simply run
+        # again on resume, so it costs no extra commit.
+        if pc.tool_class != "read" or pc.lane:
+            await asyncio.to_thread(state.store.set_call_status, state.id, pc.call.id, "running")
+        if store_failed:
+            raise store_failed[0]
         summary = facts[pc.index].classification_reason
         emit(p.ToolCallBegin(pc.call.id, pc.call.name, pc.call.arguments, pc.tool_class, summary))
-        await asyncio.to_thread(state.store.set_call_status, state.id, pc.call.id, "running")
 
     async def on_result(pc: PreparedCall, result: ToolResult, status: str) -> None:
         message = Message(role="tool", content=result.content, tool_call_id=pc.call.id)
-        await asyncio.shield(state.commit(message))
+        try:
+            await asyncio.shield(state.commit(message))
+        except StoreError as exc:
+            store_failed.append(exc)
+            raise
         if status != "done":
             await asyncio.shield(
                 asyncio.to_thread(state.store.set_call_status, state.id, pc.call.id, status)
@@ -303,10 +328,27 @@ async def _run_calls(
 
     try:
         await state.executor.run_batch(
-            prepared, make_context=make_context, gate=gate, on_begin=on_begin, on_result=on_result
+            prepared,
+            make_context=make_context,
+            gate=gate,
+            on_begin=on_begin,
+            on_result=on_result,
+            session=state.id,
         )
     finally:
         state.history.extend(results[i] for i in sorted(results))
+
+
+async def _persist_grant(state: SessionState, rules: tuple[str, ...]) -> None:
+    from hermes.approvals_rules import persist_allow_rules
+    from hermes.config import ConfigError
+
+    try:
+        path = await asyncio.to_thread(persist_allow_rules, state.workspace, rules)
+    except (ConfigError, OSError) as exc:
+        state.emit(p.Warning(f"could not save the rule to the workspace config: {exc}"))
+        return
+    state.emit(p.Warning(f"saved {', '.join(rules)} to {path} (approvals.persist)"))
 
 
 async def _gate(state: SessionState, pc: PreparedCall, facts: CallFacts) -> GateOutcome:
@@ -345,6 +387,8 @@ async def _gate(state: SessionState, pc: PreparedCall, facts: CallFacts) -> Gate
     emit(p.ApprovalResolved(call.id, answer, by="user"))
     if answer == "always" and decision.always_rules and not decision.catastrophic:
         state.policy.grant(decision.always_rules)
+        if state.config.approvals.persist:
+            await _persist_grant(state, decision.always_rules)
         return GateOutcome("run")
     if answer in ("once", "always"):
         return GateOutcome("run")

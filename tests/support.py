@@ -14,7 +14,9 @@ from hermes.engine import Engine
 from hermes.store import SessionRecord, Store
 
 
-def make_config(base_url: str, workspace: Path, raw: dict[str, Any] | None = None, **flags: Any) -> Config:
+def make_config(
+    base_url: str, workspace: Path, raw: dict[str, Any] | None = None, **flags: Any
+) -> Config:
     """Config for tests: fast retries, the scripted endpoint, optional YAML-shaped overrides."""
     cfg = load_config(workspace, Overrides(base_url=base_url, **flags), env={})
     fast = {"model": {"retry_base_delay": 0.01, "retry_max_delay": 0.05}}
@@ -43,7 +45,7 @@ def make_engine(
     )
 
 
-async def run_prompt(engine: Engine, text: str, timeout: float = 30) -> list[p.Event]:
+async def run_prompt(engine: Engine, text: str, wait_s: float = 30) -> list[p.Event]:
     """Start the engine, run one prompt to its end, shut down; return every event."""
     await engine.start()
     await engine.submit(p.UserTurn(text))
@@ -55,7 +57,7 @@ async def run_prompt(engine: Engine, text: str, timeout: float = 30) -> list[p.E
             if isinstance(ev, p.TurnComplete | p.TurnAborted):
                 return
 
-    await asyncio.wait_for(collect(), timeout)
+    await asyncio.wait_for(collect(), wait_s)
     await engine.submit(p.Shutdown())
     return events
 

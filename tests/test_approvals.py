@@ -7,7 +7,9 @@ import pytest
 from hermes.approvals import ApprovalPolicy, CallFacts, Decision, Rule, headless_denial
 
 
-def terminal(command: str, *prefixes: str, tool_class: str = "exec", catastrophic: str | None = None) -> CallFacts:
+def terminal(
+    command: str, *prefixes: str, tool_class: str = "exec", catastrophic: str | None = None
+) -> CallFacts:
     return CallFacts(
         name="terminal",
         tool_class=tool_class,  # type: ignore[arg-type]
@@ -19,7 +21,9 @@ def terminal(command: str, *prefixes: str, tool_class: str = "exec", catastrophi
 
 
 def write(path: str, outside: bool = False, sensitive: str | None = None) -> CallFacts:
-    return CallFacts("write_file", "write", paths=(Path(path),), outside_workspace=outside, sensitive=sensitive)
+    return CallFacts(
+        "write_file", "write", paths=(Path(path),), outside_workspace=outside, sensitive=sensitive
+    )
 
 
 READ = CallFacts("read_file", "read", paths=(Path("/w/a.py"),))
@@ -109,4 +113,11 @@ def test_headless_denial_says_how_to_allow() -> None:
 
 def test_tool_wide_deny_covers_unparseable_commands() -> None:
     policy = ApprovalPolicy.from_config("yolo", (), ("terminal",))
-    assert policy.decide(terminal("echo $(", )).action == "deny"
+    assert (
+        policy.decide(
+            terminal(
+                "echo $(",
+            )
+        ).action
+        == "deny"
+    )

@@ -15,13 +15,20 @@ from hermes.testing.scripted_server import ScriptedServer
 from hermes.testing.scripted_types import ScriptedCall, ScriptedReply
 
 
-def hermes(*args: str, cwd: Path, home: Path, env: dict[str, str] | None = None, timeout: float = 60) -> subprocess.CompletedProcess[str]:
+def hermes(
+    *args: str, cwd: Path, home: Path, env: dict[str, str] | None = None, timeout: float = 60
+) -> subprocess.CompletedProcess[str]:
     full_env = {k: v for k, v in os.environ.items() if not k.startswith(("OPENAI_", "HERMES_"))}
     full_env["HERMES_HOME"] = str(home)
     full_env.update(env or {})
     return subprocess.run(
         [sys.executable, "-m", "hermes", *args],
-        cwd=cwd, env=full_env, capture_output=True, text=True, timeout=timeout, stdin=subprocess.DEVNULL,
+        cwd=cwd,
+        env=full_env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        stdin=subprocess.DEVNULL,
     )
 
 
@@ -31,13 +38,24 @@ def server() -> Iterator[ScriptedServer]:
         yield srv
 
 
-def test_json_output_and_sessions_commands(server: ScriptedServer, workspace: Path, hermes_home: Path) -> None:
+def test_json_output_and_sessions_commands(
+    server: ScriptedServer, workspace: Path, hermes_home: Path
+) -> None:
     (workspace / "notes.txt").write_text("remember the milk\n")
     server.add(
         ScriptedReply(tool_calls=(ScriptedCall("read_file", '{"path": "notes.txt"}', "c1"),)),
         ScriptedReply(text="It says: remember the milk."),
     )
-    run = hermes("-p", "what do my notes say?", "--base-url", server.base_url, "--output-format", "json", cwd=workspace, home=hermes_home)
+    run = hermes(
+        "-p",
+        "what do my notes say?",
+        "--base-url",
+        server.base_url,
+        "--output-format",
+        "json",
+        cwd=workspace,
+        home=hermes_home,
+    )
     assert run.returncode == 0, run.stderr
     out = json.loads(run.stdout)
     assert out["result"] == "It says: remember the milk."
@@ -57,30 +75,54 @@ def test_json_output_and_sessions_commands(server: ScriptedServer, workspace: Pa
     messages = json.loads(shown.stdout)["messages"]
     assert messages == [
         {"role": "user", "content": "what do my notes say?"},
-        {"role": "assistant", "content": None, "tool_calls": [
-            {"id": "c1", "type": "function", "function": {"name": "read_file", "arguments": '{"path": "notes.txt"}'}}]},
+        {
+            "role": "assistant",
+            "content": None,
+            "tool_calls": [
+                {
+                    "id": "c1",
+                    "type": "function",
+                    "function": {"name": "read_file", "arguments": '{"path": "notes.txt"}'},
+                }
+            ],
+        },
         {"role": "tool", "content": messages[2]["content"], "tool_call_id": "c1"},
         {"role": "assistant", "content": "It says: remember the milk."},
     ]
     assert "remember the milk" in messages[2]["content"]
 
 
-def test_text_output_and_stream_json(server: ScriptedServer, workspace: Path, hermes_home: Path) -> None:
+def test_text_output_and_stream_json(
+    server: ScriptedServer, workspace: Path, hermes_home: Path
+) -> None:
     server.add(ScriptedReply(text="Hello there."), ScriptedReply(text="Again."))
     run = hermes("-p", "hi", "--base-url", server.base_url, cwd=workspace, home=hermes_home)
     assert (run.returncode, run.stdout) == (0, "Hello there.\n")
-    run = hermes("-p", "hi", "--base-url", server.base_url, "--output-format", "stream-json", cwd=workspace, home=hermes_home)
+    run = hermes(
+        "-p",
+        "hi",
+        "--base-url",
+        server.base_url,
+        "--output-format",
+        "stream-json",
+        cwd=workspace,
+        home=hermes_home,
+    )
     types = [json.loads(line)["type"] for line in run.stdout.splitlines()]
     assert types[0] == "SessionStarted" and types[-1] == "TurnComplete"
     assert "AssistantDelta" in types and "AssistantMessage" in types
 
 
-def test_denied_write_is_on_stderr(server: ScriptedServer, workspace: Path, hermes_home: Path) -> None:
+def test_denied_write_is_on_stderr(
+    server: ScriptedServer, workspace: Path, hermes_home: Path
+) -> None:
     server.add(
         ScriptedReply(tool_calls=(ScriptedCall("terminal", '{"command": "touch made"}', "c1"),)),
         ScriptedReply(text="I could not run it."),
     )
-    run = hermes("-p", "make a file", "--base-url", server.base_url, cwd=workspace, home=hermes_home)
+    run = hermes(
+        "-p", "make a file", "--base-url", server.base_url, cwd=workspace, home=hermes_home
+    )
     assert run.returncode == 0
     assert not (workspace / "made").exists()
     assert "needs approval" in run.stderr and "--approval-mode" in run.stderr
@@ -88,11 +130,41 @@ def test_denied_write_is_on_stderr(server: ScriptedServer, workspace: Path, herm
 
 def test_resume_and_continue(server: ScriptedServer, workspace: Path, hermes_home: Path) -> None:
     server.add(ScriptedReply(text="one"), ScriptedReply(text="two"), ScriptedReply(text="three"))
-    first = hermes("-p", "first", "--base-url", server.base_url, "--output-format", "json", cwd=workspace, home=hermes_home)
+    first = hermes(
+        "-p",
+        "first",
+        "--base-url",
+        server.base_url,
+        "--output-format",
+        "json",
+        cwd=workspace,
+        home=hermes_home,
+    )
     sid = json.loads(first.stdout)["session_id"]
-    second = hermes("-p", "second", "--base-url", server.base_url, "--resume", sid[:8], "--output-format", "json", cwd=workspace, home=hermes_home)
+    second = hermes(
+        "-p",
+        "second",
+        "--base-url",
+        server.base_url,
+        "--resume",
+        sid[:8],
+        "--output-format",
+        "json",
+        cwd=workspace,
+        home=hermes_home,
+    )
     assert json.loads(second.stdout)["session_id"] == sid
-    third = hermes("-p", "third", "--base-url", server.base_url, "--continue", "--output-format", "json", cwd=workspace, home=hermes_home)
+    third = hermes(
+        "-p",
+        "third",
+        "--base-url",
+        server.base_url,
+        "--continue",
+        "--output-format",
+        "json",
+        cwd=workspace,
+        home=hermes_home,
+    )
     assert json.loads(third.stdout)["session_id"] == sid
     sent = [m["content"] for m in server.requests[2].messages if m["role"] != "system"]
     assert sent == ["first", "one", "second", "two", "third"]
@@ -103,14 +175,19 @@ def test_resume_and_continue(server: ScriptedServer, workspace: Path, hermes_hom
     [
         (["--frobnicate"], "unrecognized arguments: --frobnicate"),
         (["-p", "x", "--approval-mode", "sometimes"], "invalid choice: 'sometimes'"),
-        (["-p", "x", "--resume", "nosuchid", "--base-url", "http://127.0.0.1:9/v1"], "no session with id 'nosuchid'"),
+        (
+            ["-p", "x", "--resume", "nosuchid", "--base-url", "http://127.0.0.1:9/v1"],
+            "no session with id 'nosuchid'",
+        ),
         (["-p", "x", "--continue", "--base-url", "http://127.0.0.1:9/v1"], "no earlier session"),
         (["-p", "x", "-C", "/does/not/exist"], "is not a directory"),
         (["-p", "   ", "--base-url", "http://127.0.0.1:9/v1"], "prompt given with -p is empty"),
         (["sessions", "show", "nosuchid"], "no session with id"),
     ],
 )
-def test_bad_usage_exits_2(args: list[str], message: str, workspace: Path, hermes_home: Path) -> None:
+def test_bad_usage_exits_2(
+    args: list[str], message: str, workspace: Path, hermes_home: Path
+) -> None:
     run = hermes(*args, cwd=workspace, home=hermes_home)
     assert run.returncode == 2, run.stderr
     assert message in run.stderr
@@ -127,7 +204,9 @@ def test_config_error_exits_2_naming_key_and_file(workspace: Path, hermes_home: 
 def test_missing_api_key_says_how_to_set_it(workspace: Path, hermes_home: Path) -> None:
     run = hermes("-p", "x", cwd=workspace, home=hermes_home)
     assert run.returncode == 2
-    assert "no API key" in run.stderr and "--api-key" in run.stderr and "OPENAI_API_KEY" in run.stderr
+    assert (
+        "no API key" in run.stderr and "--api-key" in run.stderr and "OPENAI_API_KEY" in run.stderr
+    )
 
 
 def test_unreachable_endpoint_fails_clearly(workspace: Path, hermes_home: Path) -> None:

@@ -29,7 +29,9 @@ def test_precedence_flags_over_env_over_file(hermes_home: Path, workspace: Path)
     write(hermes_home, "model:\n  name: from-file\n  base_url: http://file/v1\n")
     cfg = load_config(workspace, env={})
     assert (cfg.model.name, cfg.model.base_url) == ("from-file", "http://file/v1")
-    cfg = load_config(workspace, env={"HERMES_MODEL": "from-env", "OPENAI_BASE_URL": "http://env/v1"})
+    cfg = load_config(
+        workspace, env={"HERMES_MODEL": "from-env", "OPENAI_BASE_URL": "http://env/v1"}
+    )
     assert (cfg.model.name, cfg.model.base_url) == ("from-env", "http://env/v1")
     cfg = load_config(
         workspace,
@@ -58,7 +60,10 @@ def test_api_key_sources(workspace: Path) -> None:
     [
         ("model:\n  nme: x\n", "unknown key 'model.nme'"),
         ("modle:\n  name: x\n", "unknown key 'modle'"),
-        ("model:\n  context_window: big\n", "'model.context_window' must be int or null, got 'big'"),
+        (
+            "model:\n  context_window: big\n",
+            "'model.context_window' must be int or null, got 'big'",
+        ),
         ("approvals:\n  mode: sometimes\n", "'approvals.mode' must be one of"),
         ("approvals:\n  allow: terminal\n", "'approvals.allow' must be list of str"),
         ("tools:\n  terminal_timeout: true\n", "'tools.terminal_timeout' must be float"),

@@ -60,7 +60,9 @@ def call(fs: Files, i: int, kind: ToolClass, **args: Any) -> PreparedCall:
         handler = fs.wait_cancel
     spec = ToolSpec(f"t_{kind}", "", SCHEMA, kind, handler)
     path = args.get("path", "x")
-    return PreparedCall(i, ToolCall(f"c{i}", spec.name, "{}"), spec, args, kind, paths=(Path("/w") / path,))
+    return PreparedCall(
+        i, ToolCall(f"c{i}", spec.name, "{}"), spec, args, kind, paths=(Path("/w") / path,)
+    )
 
 
 async def run(calls: list[PreparedCall], gate_action: str = "run") -> list[tuple[int, str, str]]:
@@ -105,7 +107,10 @@ async def test_read_after_write_sees_the_write() -> None:
 
 async def test_read_before_write_sees_the_old_content() -> None:
     fs = Files()
-    calls = [call(fs, 0, "read", path="a", sleep=0.05), call(fs, 1, "write", path="a", content="new")]
+    calls = [
+        call(fs, 0, "read", path="a", sleep=0.05),
+        call(fs, 1, "write", path="a", content="new"),
+    ]
     results = await run(calls)
     assert sorted(results) == [(0, "done", "old"), (1, "done", "ok")]
 
@@ -144,7 +149,10 @@ async def test_independent_reads_run_together() -> None:
         return ToolResult(True, "met")
 
     spec = ToolSpec("meet", "", SCHEMA, "read", meet)
-    calls = [PreparedCall(i, ToolCall(f"c{i}", "meet", "{}"), spec, {}, "read", paths=(Path(f"/w/{i}"),)) for i in range(4)]
+    calls = [
+        PreparedCall(i, ToolCall(f"c{i}", "meet", "{}"), spec, {}, "read", paths=(Path(f"/w/{i}"),))
+        for i in range(4)
+    ]
     results = await run(calls)
     assert sorted(results) == [(i, "done", "met") for i in range(4)]
     del fs
@@ -164,7 +172,11 @@ async def test_one_error_does_not_stop_the_others() -> None:
 
 async def test_abort_reports_every_call() -> None:
     fs = Files()
-    calls = [call(fs, 0, "read", path="a"), call(fs, 1, "write", path="a", content="x"), call(fs, 2, "write", path="q", content="y")]
+    calls = [
+        call(fs, 0, "read", path="a"),
+        call(fs, 1, "write", path="a", content="x"),
+        call(fs, 2, "write", path="q", content="y"),
+    ]
     with pytest.raises(TurnAbort):
         await run(calls, gate_action="abort")
     assert fs.data["a"] == "old"

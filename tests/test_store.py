@@ -69,7 +69,7 @@ def test_list_newest_first_and_by_workspace(store: Store) -> None:
 
 def test_model_calls_recorded_and_tokens_summed(store: Store) -> None:
     s = store.create_session("/w", "m", "ask")
-    rec = ModelCallRecord("m", 1200, 3, 12.5, 1, 100, 20, "stop", "", "{}")
+    rec = ModelCallRecord("m", 1200, 3, 12.5, 1, 100, 20, "stop", "", "{}", created_at=5.0)
     store.record_model_call(s.id, rec)
     assert store.model_calls(s.id) == [rec]
     got = store.get_session(s.id)

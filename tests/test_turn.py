@@ -42,8 +42,15 @@ async def test_two_reads_a_write_a_command_and_an_answer(
     (workspace / "a.txt").write_text("alpha\n")
     (workspace / "b.txt").write_text("beta\n")
     server.add(
-        ScriptedReply(tool_calls=(call("read_file", "r1", path="a.txt"), call("read_file", "r2", path="b.txt"))),
-        ScriptedReply(tool_calls=(call("write_file", "w1", path="out.txt", content="alpha beta\n"),)),
+        ScriptedReply(
+            tool_calls=(
+                call("read_file", "r1", path="a.txt"),
+                call("read_file", "r2", path="b.txt"),
+            )
+        ),
+        ScriptedReply(
+            tool_calls=(call("write_file", "w1", path="out.txt", content="alpha beta\n"),)
+        ),
         ScriptedReply(tool_calls=(call("terminal", "t1", command="cat out.txt"),)),
         ScriptedReply(text="Wrote out.txt."),
     )
@@ -51,11 +58,24 @@ async def test_two_reads_a_write_a_command_and_an_answer(
     engine = make_engine(cfg, workspace, store)
     events = await run_prompt(engine, "combine the files")
     assert kinds(events) == [
-        "SessionStarted", "TurnStarted",
-        "AssistantMessage", "ToolCallBegin", "ToolCallBegin", "ToolCallEnd", "ToolCallEnd",
-        "AssistantMessage", "ToolCallBegin", "ToolCallEnd",
-        "AssistantMessage", "ToolCallBegin", "ToolCallEnd",
-        "AssistantMessage", "TurnComplete",
+        "SessionStarted",
+        "TurnStarted",
+        "AssistantMessage",
+        "ToolCallBegin",
+        "ToolCallBegin",
+        "ToolCallEnd",
+        "ToolCallEnd",
+        "ExecutorStats",
+        "AssistantMessage",
+        "ToolCallBegin",
+        "ToolCallEnd",
+        "ExecutorStats",
+        "AssistantMessage",
+        "ToolCallBegin",
+        "ToolCallEnd",
+        "ExecutorStats",
+        "AssistantMessage",
+        "TurnComplete",
     ]
     assert (workspace / "out.txt").read_text() == "alpha beta\n"
     ends = {e.call_id: e for e in of_type(events, p.ToolCallEnd)}
@@ -64,17 +84,37 @@ async def test_two_reads_a_write_a_command_and_an_answer(
     assert of_type(events, p.TurnComplete) == [p.TurnComplete("Wrote out.txt.", 4)]
     sid = engine.state.id
     assert roles(store, sid) == [
-        "user", "assistant", "tool", "tool", "assistant", "tool", "assistant", "tool", "assistant",
+        "user",
+        "assistant",
+        "tool",
+        "tool",
+        "assistant",
+        "tool",
+        "assistant",
+        "tool",
+        "assistant",
     ]
     assert len(store.model_calls(sid)) == 4
     # The last request holds the whole history, results in call order, and was accepted.
     last = server.requests[-1].messages
-    assert [m["role"] for m in last] == ["system", "user", "assistant", "tool", "tool", "assistant", "tool", "assistant", "tool"]
+    assert [m["role"] for m in last] == [
+        "system",
+        "user",
+        "assistant",
+        "tool",
+        "tool",
+        "assistant",
+        "tool",
+        "assistant",
+        "tool",
+    ]
     assert [last[3]["tool_call_id"], last[4]["tool_call_id"]] == ["r1", "r2"]
     assert server.rejections == []
 
 
-async def test_retries_429_and_500_then_succeeds(server: ScriptedServer, store: Store, workspace: Path) -> None:
+async def test_retries_429_and_500_then_succeeds(
+    server: ScriptedServer, store: Store, workspace: Path
+) -> None:
     server.add(
         ScriptedReply(status=429, retry_after=0.01),
         ScriptedReply(status=500),
@@ -99,12 +139,17 @@ async def test_cut_stream_is_retried_and_nothing_partial_enters_history(
     engine = make_engine(make_config(server.base_url, workspace), workspace, store)
     events = await run_prompt(engine, "hi")
     assert of_type(events, p.AssistantMessage) == [p.AssistantMessage("whole answer")]
-    assert [m.message.content for m in store.load_messages(engine.state.id)] == ["hi", "whole answer"]
+    assert [m.message.content for m in store.load_messages(engine.state.id)] == [
+        "hi",
+        "whole answer",
+    ]
     assert len(server.requests) == 2
     assert server.requests[0].messages == server.requests[1].messages
 
 
-async def test_idle_stream_is_retried(server: ScriptedServer, store: Store, workspace: Path) -> None:
+async def test_idle_stream_is_retried(
+    server: ScriptedServer, store: Store, workspace: Path
+) -> None:
     server.add(
         ScriptedReply(text="stalls here", stall_after_chunks=1, stall_seconds=5),
         ScriptedReply(text="ok"),
@@ -115,16 +160,24 @@ async def test_idle_stream_is_retried(server: ScriptedServer, store: Store, work
     assert of_type(events, p.TurnComplete)[0].text == "ok"
 
 
-async def test_retries_exhausted_is_an_error(server: ScriptedServer, store: Store, workspace: Path) -> None:
+async def test_retries_exhausted_is_an_error(
+    server: ScriptedServer, store: Store, workspace: Path
+) -> None:
     server.add(*[ScriptedReply(status=503) for _ in range(5)])
-    events = await run_prompt(make_engine(make_config(server.base_url, workspace), workspace, store), "hi")
+    events = await run_prompt(
+        make_engine(make_config(server.base_url, workspace), workspace, store), "hi"
+    )
     assert "after 5 attempts" in of_type(events, p.Error)[0].message
     assert of_type(events, p.TurnAborted) == [p.TurnAborted("model error")]
 
 
-async def test_auth_error_is_not_retried(server: ScriptedServer, store: Store, workspace: Path) -> None:
+async def test_auth_error_is_not_retried(
+    server: ScriptedServer, store: Store, workspace: Path
+) -> None:
     server.add(ScriptedReply(status=401, text="bad key"))
-    events = await run_prompt(make_engine(make_config(server.base_url, workspace), workspace, store), "hi")
+    events = await run_prompt(
+        make_engine(make_config(server.base_url, workspace), workspace, store), "hi"
+    )
     errors = of_type(events, p.Error)
     assert len(errors) == 1 and errors[0].fatal
     assert "refused the API key" in errors[0].message and "HERMES_API_KEY" in errors[0].message
@@ -144,9 +197,15 @@ async def test_bad_json_and_unknown_tool_become_error_results(
         ),
         ScriptedReply(text="sorry"),
     )
-    events = await run_prompt(make_engine(make_config(server.base_url, workspace), workspace, store), "hi")
+    events = await run_prompt(
+        make_engine(make_config(server.base_url, workspace), workspace, store), "hi"
+    )
     ends = of_type(events, p.ToolCallEnd)
-    assert [(e.call_id, e.status) for e in ends] == [("c1", "failed"), ("c2", "failed"), ("c3", "failed")]
+    assert [(e.call_id, e.status) for e in ends] == [
+        ("c1", "failed"),
+        ("c2", "failed"),
+        ("c3", "failed"),
+    ]
     assert "not valid JSON" in ends[0].output
     assert "unknown tool 'delete_everything'" in ends[1].output and "read_file" in ends[1].output
     assert "must be a JSON object, not null" in ends[2].output
@@ -179,7 +238,9 @@ async def test_headless_ask_mode_denies_writes_and_tells_the_model(
         ScriptedReply(tool_calls=(call("write_file", "w", path="x.txt", content="hi"),)),
         ScriptedReply(text="could not write"),
     )
-    events = await run_prompt(make_engine(make_config(server.base_url, workspace), workspace, store), "write")
+    events = await run_prompt(
+        make_engine(make_config(server.base_url, workspace), workspace, store), "write"
+    )
     assert not (workspace / "x.txt").exists()
     end = of_type(events, p.ToolCallEnd)[0]
     assert end.status == "denied"
@@ -193,7 +254,11 @@ async def test_length_cut_reply_never_runs_its_calls(
     server: ScriptedServer, store: Store, workspace: Path
 ) -> None:
     server.add(
-        ScriptedReply(text="partial", tool_calls=(call("write_file", path="x", content="y"),), finish_reason="length"),
+        ScriptedReply(
+            text="partial",
+            tool_calls=(call("write_file", path="x", content="y"),),
+            finish_reason="length",
+        ),
     )
     cfg = make_config(server.base_url, workspace, approval_mode="yolo")
     events = await run_prompt(make_engine(cfg, workspace, store), "go")
@@ -218,7 +283,9 @@ async def test_every_delta_style_assembles(
         ),
         ScriptedReply(text="done", usage=None),
     )
-    events = await run_prompt(make_engine(make_config(server.base_url, workspace), workspace, store), "go")
+    events = await run_prompt(
+        make_engine(make_config(server.base_url, workspace), workspace, store), "go"
+    )
     msg = of_type(events, p.AssistantMessage)[0]
     assert msg.tool_calls == (
         p.ToolCallView("x1", "read_file", '{"path": "a"}'),
@@ -228,23 +295,37 @@ async def test_every_delta_style_assembles(
     assert server.rejections == []
 
 
-async def test_empty_and_duplicate_ids_still_pair(server: ScriptedServer, store: Store, workspace: Path) -> None:
+async def test_empty_and_duplicate_ids_still_pair(
+    server: ScriptedServer, store: Store, workspace: Path
+) -> None:
     (workspace / "a").write_text("A")
     server.add(
-        ScriptedReply(tool_calls=(call("read_file", "", path="a"), call("read_file", "same", path="a"), call("read_file", "same", path="a"))),
+        ScriptedReply(
+            tool_calls=(
+                call("read_file", "", path="a"),
+                call("read_file", "same", path="a"),
+                call("read_file", "same", path="a"),
+            )
+        ),
         ScriptedReply(text="ok"),
     )
-    events = await run_prompt(make_engine(make_config(server.base_url, workspace), workspace, store), "go")
+    events = await run_prompt(
+        make_engine(make_config(server.base_url, workspace), workspace, store), "go"
+    )
     ids = [c.call_id for c in of_type(events, p.AssistantMessage)[0].tool_calls]
     assert len(set(ids)) == 3 and all(ids)
     assert server.rejections == []
     assert of_type(events, p.TurnComplete)[0].text == "ok"
 
 
-async def test_max_tokens_sent_only_when_configured(server: ScriptedServer, store: Store, workspace: Path) -> None:
+async def test_max_tokens_sent_only_when_configured(
+    server: ScriptedServer, store: Store, workspace: Path
+) -> None:
     server.add(ScriptedReply(text="a"), ScriptedReply(text="b"))
     await run_prompt(make_engine(make_config(server.base_url, workspace), workspace, store), "x")
-    cfg = make_config(server.base_url, workspace, {"model": {"max_output_tokens": 77, "context_window": 4096}})
+    cfg = make_config(
+        server.base_url, workspace, {"model": {"max_output_tokens": 77, "context_window": 4096}}
+    )
     await run_prompt(make_engine(cfg, workspace, store), "y")
     assert "max_tokens" not in server.requests[0].body
     assert server.requests[1].body["max_tokens"] == 77

@@ -97,9 +97,7 @@ def at_fragment(text: str, cursor: int) -> tuple[int, str] | None:
     return match.start(), match.group(1)
 
 
-def path_completions(
-    text: str, cursor: int, files: list[str], limit: int = 12
-) -> list[Completion]:
+def path_completions(text: str, cursor: int, files: list[str], limit: int = 12) -> list[Completion]:
     """Workspace files matching the ``@fragment`` before the cursor, best first."""
     found = at_fragment(text, cursor)
     if found is None:
@@ -166,4 +164,3 @@ def _git_files(root: Path, limit: int) -> list[str] | None:
     if run.returncode != 0:
         return None
     return run.stdout.splitlines()[:limit]
-

@@ -91,10 +91,9 @@ class PromptInput(TextArea):
             tab_behavior="focus",
             show_line_numbers=False,
             highlight_cursor_line=False,
-            compact=True,
             placeholder="Message hermes…  (/ for commands, @ for files, Shift+Enter newline)",
         )
-        self.history = history
+        self.input_history = history
         self.menu = menu
         self.completer = completer
         self.pastes: dict[int, str] = {}
@@ -127,7 +126,7 @@ class PromptInput(TextArea):
         if self.menu.display and not select:
             self.menu.move(-1)
         elif not select and self.cursor_location[0] == 0:
-            entry = self.history.previous(self.text)
+            entry = self.input_history.previous(self.text)
             if entry is not None:
                 self._load(entry, at_end=False)
         else:
@@ -137,7 +136,7 @@ class PromptInput(TextArea):
         if self.menu.display and not select:
             self.menu.move(1)
         elif not select and self.cursor_location[0] == self.document.line_count - 1:
-            entry = self.history.next()
+            entry = self.input_history.next()
             if entry is not None:
                 self._load(entry, at_end=True)
         else:
@@ -154,15 +153,20 @@ class PromptInput(TextArea):
         if chosen is None:
             self.screen.focus_next()
             return
-        doc = self.document
-        start = doc.get_location_from_index(chosen.start)
-        end = doc.get_location_from_index(chosen.end)
-        self.replace(chosen.value, start, end)
+        self.replace(chosen.value, self._location(chosen.start), self._location(chosen.end))
         self.menu.show([])
         if chosen.value.startswith("/") and chosen.value.strip() in ("/quit", "/clear", "/new"):
             self.submit()
 
     # ------------------------------------------------------------------ text
+
+    def _location(self, index: int) -> tuple[int, int]:
+        """The (row, column) of character ``index`` of the text."""
+        for row, line in enumerate(self.document.lines):
+            if index <= len(line):
+                return row, index
+            index -= len(line) + 1
+        return self.document.end
 
     def _load(self, text: str, *, at_end: bool) -> None:
         self.load_text(text)
@@ -170,15 +174,17 @@ class PromptInput(TextArea):
         self.menu.show([])
 
     def on_text_area_changed(self, event: TextArea.Changed) -> None:
-        self._refresh_menu()
+        self.refresh_menu()
 
-    def _refresh_menu(self) -> None:
+    def refresh_menu(self) -> None:
+        """Recompute the completion menu for the text before the cursor."""
         text = self.text
         if not text or (not text.startswith("/") and "@" not in text):
             if self.menu.display:
                 self.menu.show([])
             return
-        cursor = self.document.get_index_from_location(self.cursor_location)
+        row, col = self.cursor_location
+        cursor = sum(len(line) + 1 for line in self.document.lines[:row]) + col
         self.menu.show(self.completer(text, cursor))
 
     async def _on_paste(self, event: events.Paste) -> None:
@@ -206,7 +212,7 @@ class PromptInput(TextArea):
         if not raw.strip():
             return
         text = self.expanded_text()
-        self.history.add(raw if not self.pastes else text)
+        self.input_history.add(raw if not self.pastes else text)
         self.pastes.clear()
         self.load_text("")
         self.menu.show([])

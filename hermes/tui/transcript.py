@@ -304,7 +304,10 @@ class Transcript:
     def _usage(self, ev: p.TokenUsage, change: Change) -> None:
         s = self.status
         s.context_tokens, s.context_window = ev.context_tokens, ev.context_window
-        s.prompt_tokens, s.completion_tokens = ev.session_prompt_tokens, ev.session_completion_tokens
+        s.prompt_tokens, s.completion_tokens = (
+            ev.session_prompt_tokens,
+            ev.session_completion_tokens,
+        )
         change.status = True
 
     def _warning(self, ev: p.Warning, change: Change) -> None:
@@ -335,7 +338,6 @@ class Transcript:
         self.add(NoticeEntry(text=text), change)
 
 
-
 def _title(text: str) -> str:
     line = next((ln.strip() for ln in text.splitlines() if ln.strip()), "")
     return line if len(line) <= 60 else line[:57].rstrip() + "..."
@@ -352,4 +354,3 @@ def _resolution_note(ev: p.ApprovalResolved) -> str:
     if ev.decision == "deny":
         return ev.reason or "denied by policy"
     return ev.reason or f"allowed by {ev.by}"
-
