@@ -76,12 +76,14 @@ def build_parser() -> argparse.ArgumentParser:
         "argparse._SubParsersAction[argparse.ArgumentParser]",
         parser.add_subparsers(dest="command", metavar="COMMAND"),
     )
-    from hermes import cli_approvals, cli_doctor, cli_sessions, cli_skills
+    from hermes import cli_approvals, cli_doctor, cli_facts, cli_mcp, cli_sessions, cli_skills
 
     cli_sessions.register(sub)
     cli_doctor.register(sub)
     cli_skills.register(sub)
     cli_approvals.register(sub)
+    cli_facts.register(sub)
+    cli_mcp.register(sub)
     return parser
 
 

@@ -14,6 +14,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TextIO
 
+from hermes import cli_checkpoints
 from hermes.session_export import export_jsonl, export_markdown
 from hermes.store import (
     ModelCallRecord,
@@ -70,6 +71,11 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     p.add_argument("id", help="session id or unique prefix")
     p.add_argument("text", nargs="+", help="the new title")
     p.set_defaults(func=cmd_title)
+
+    p = sub.add_parser("compact", help="fold a session's older turns into a summary now")
+    p.add_argument("id", help="session id or unique prefix")
+    p.set_defaults(func=cmd_compact)
+    cli_checkpoints.register_sessions_actions(sub)  # undo, redo, rewind, turns, diff
 
 
 def session_json(s: SessionRecord) -> dict[str, Any]:
@@ -177,6 +183,7 @@ def cmd_show(args: argparse.Namespace) -> int:
                 m.message.to_openai()
                 | ({"interrupted": True} if m.interrupted else {})
                 | ({"synthetic": True} if m.synthetic else {})
+                | ({"folded": True} if m.folded else {})
                 for m in stored
             ]
             if args.calls:
@@ -195,10 +202,10 @@ def cmd_show(args: argparse.Namespace) -> int:
         for m in stored:
             msg = m.message
             if msg.role == "tool":
-                note = " (synthesized)" if m.synthetic else ""
+                note = (" (synthesized)" if m.synthetic else "") + (" (folded)" if m.folded else "")
                 print(f"  tool[{msg.tool_call_id}]{note}: {(msg.content or '')[:200]}")
                 continue
-            flag = " (interrupted)" if m.interrupted else ""
+            flag = (" (interrupted)" if m.interrupted else "") + (" (folded)" if m.folded else "")
             print(f"  {msg.role}{flag}: {msg.content or ''}")
             for call in msg.tool_calls:
                 print(f"    -> {call.name}({call.arguments[:200]})")
@@ -324,3 +331,10 @@ def cmd_title(args: argparse.Namespace) -> int:
         return EXIT_OK
 
     return _with_store(args, body)
+
+
+def cmd_compact(args: argparse.Namespace) -> int:
+    """``hermes sessions compact ID`` (the work is in :mod:`hermes.cli_facts`)."""
+    from hermes.cli_facts import compact_session_command
+
+    return _with_store(args, lambda store: compact_session_command(args, store))

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import re
 import types
 import typing
 from dataclasses import dataclass, field
@@ -37,6 +38,7 @@ class ModelConfig:
     max_retries: int = 4
     retry_base_delay: float = 0.5
     retry_max_delay: float = 30.0
+    text_tool_calls: bool = False
 
 
 @dataclass(frozen=True)
@@ -85,6 +87,48 @@ class PromptConfig:
 
 
 @dataclass(frozen=True)
+class CheckpointsConfig:
+    """Workspace checkpoints for /undo, /redo and /rewind (see hermes/checkpoints.py)."""
+
+    enabled: bool = True
+    max_file_bytes: int = 5 * 1024 * 1024
+    max_files: int = 50_000
+
+
+@dataclass(frozen=True)
+class McpToolFilter:
+    """Which of a server's tools are offered: globs on the server's own tool names."""
+
+    include: tuple[str, ...] = ()
+    exclude: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class McpServerConfig:
+    """One MCP server: stdio (``command``) or streamable HTTP (``url``)."""
+
+    command: str | None = None
+    args: tuple[str, ...] = ()
+    env: dict[str, str] = field(default_factory=dict)
+    cwd: str | None = None
+    url: str | None = None
+    headers: dict[str, str] = field(default_factory=dict)
+    tools: McpToolFilter = field(default_factory=McpToolFilter)
+    trust_annotations: bool = False
+    enabled: bool = True
+    timeout: float | None = None
+
+
+@dataclass(frozen=True)
+class McpConfig:
+    timeout: float = 60.0
+    connect_timeout: float = 30.0
+    description_max_chars: int = 500
+    server_description_budget_chars: int = 4_000
+    servers: dict[str, McpServerConfig] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
 class Config:
     model: ModelConfig = field(default_factory=ModelConfig)
     approvals: ApprovalsConfig = field(default_factory=ApprovalsConfig)
@@ -92,6 +136,8 @@ class Config:
     compaction: CompactionConfig = field(default_factory=CompactionConfig)
     session: SessionConfig = field(default_factory=SessionConfig)
     prompt: PromptConfig = field(default_factory=PromptConfig)
+    mcp: McpConfig = field(default_factory=McpConfig)
+    checkpoints: CheckpointsConfig = field(default_factory=CheckpointsConfig)
     api_key: str | None = None
 
 
@@ -113,7 +159,10 @@ _SECTIONS: dict[str, type] = {
     "compaction": CompactionConfig,
     "session": SessionConfig,
     "prompt": PromptConfig,
+    "mcp": McpConfig,
+    "checkpoints": CheckpointsConfig,
 }
+_MCP_SERVER_NAME = re.compile(r"^[A-Za-z0-9_-]{1,40}$")
 
 
 def _type_name(tp: Any) -> str:
@@ -124,6 +173,8 @@ def _type_name(tp: Any) -> str:
         return f"list of {_type_name(get_args(tp)[0])}"
     if origin is typing.Literal:
         return "one of " + ", ".join(repr(a) for a in get_args(tp))
+    if origin is dict:
+        return f"mapping of str to {_type_name(get_args(tp)[1])}"
     if tp is type(None):
         return "null"
     return getattr(tp, "__name__", str(tp))
@@ -150,6 +201,19 @@ def _coerce(value: Any, tp: Any) -> tuple[bool, Any]:
                 return False, None
             items.append(out)
         return True, tuple(items)
+    if origin is dict:
+        if not isinstance(value, dict) or not all(isinstance(k, str) for k in value):
+            return False, None
+        out_map = {}
+        item_tp = get_args(tp)[1]
+        for k, item in value.items():
+            if item_tp is str and isinstance(item, int | float) and not isinstance(item, bool):
+                item = str(item)  # env: {DEBUG: 1}
+            ok, out = _coerce(item, item_tp)
+            if not ok:
+                return False, None
+            out_map[k] = out
+        return True, out_map
     if tp is type(None):
         return value is None, None
     if tp is bool:
@@ -176,6 +240,14 @@ def _section_from(raw: Any, cls: type, base: Any, where: str, prefix: str) -> An
         if key not in names:
             known = ", ".join(sorted(names))
             raise ConfigError(f"{where}: unknown key '{prefix}.{key}' (known keys: {known})")
+        if dataclasses.is_dataclass(hints[key]):
+            changes[key] = _section_from(
+                value or {}, hints[key], getattr(base, key), where, f"{prefix}.{key}"
+            )
+            continue
+        if get_origin(hints[key]) is dict and dataclasses.is_dataclass(get_args(hints[key])[1]):
+            changes[key] = _named_sections(value, get_args(hints[key])[1], base, key, where, prefix)
+            continue
         ok, out = _coerce(value, hints[key])
         if not ok:
             raise ConfigError(
@@ -183,6 +255,35 @@ def _section_from(raw: Any, cls: type, base: Any, where: str, prefix: str) -> An
             )
         changes[key] = out
     return dataclasses.replace(base, **changes)
+
+
+def _named_sections(
+    raw: Any, cls: type, base: Any, key: str, where: str, prefix: str
+) -> dict[str, Any]:
+    """``key: {NAME: {...}, ...}`` (e.g. ``mcp.servers``): each NAME merges over its earlier
+    definition, if any."""
+    if raw is None:
+        raw = {}
+    if not isinstance(raw, dict):
+        raise ConfigError(
+            f"{where}: '{prefix}.{key}' must be a mapping of names, not {type(raw).__name__}"
+        )
+    sections = dict(getattr(base, key))
+    for name, value in raw.items():
+        if not isinstance(name, str):
+            raise ConfigError(
+                f"{where}: '{prefix}.{key}.{name}': a name must be text (YAML reads unquoted "
+                "yes/no/on/off as booleans and digits as numbers; quote it)"
+            )
+        if not _MCP_SERVER_NAME.match(name):
+            raise ConfigError(
+                f"{where}: '{prefix}.{key}.{name}': names may use letters, digits, '_' and '-' "
+                "(at most 40)"
+            )
+        sections[name] = _section_from(
+            value, cls, sections.get(name) or cls(), where, f"{prefix}.{key}.{name}"
+        )
+    return sections
 
 
 def parse_config(raw: Any, where: str, base: Config | None = None) -> Config:
@@ -221,8 +322,31 @@ def _check_ranges(cfg: Config, where: str) -> None:
         problems.append("'session.max_turns' must be at least 1")
     if cfg.model.max_retries < 0:
         problems.append("'model.max_retries' must not be negative")
+    problems.extend(_mcp_problems(cfg.mcp))
+    if cfg.checkpoints.max_file_bytes < 1 or cfg.checkpoints.max_files < 1:
+        problems.append("'checkpoints.max_file_bytes' and 'checkpoints.max_files' must be positive")
     if problems:
         raise ConfigError(f"{where}: " + "; ".join(problems))
+
+
+def _mcp_problems(mcp: McpConfig) -> list[str]:
+    problems = []
+    if mcp.timeout <= 0 or mcp.connect_timeout <= 0:
+        problems.append("'mcp.timeout' and 'mcp.connect_timeout' must be positive")
+    if mcp.description_max_chars < 40 or mcp.server_description_budget_chars < 40:
+        problems.append(
+            "'mcp.description_max_chars' and 'mcp.server_description_budget_chars' "
+            "must be at least 40"
+        )
+    for name, server in mcp.servers.items():
+        where = f"'mcp.servers.{name}'"
+        if (server.command is None) == (server.url is None):
+            problems.append(f"{where} needs either 'command' (stdio) or 'url' (streamable HTTP)")
+        elif server.url is not None and not server.url.startswith(("http://", "https://")):
+            problems.append(f"{where}: 'url' must be an http(s) URL, got {server.url!r}")
+        if server.timeout is not None and server.timeout <= 0:
+            problems.append(f"{where}: 'timeout' must be positive")
+    return problems
 
 
 def read_config_file(path: Path, base: Config | None = None) -> Config:

@@ -10,11 +10,14 @@ import asyncio
 from collections.abc import AsyncIterator
 from pathlib import Path
 
+from hermes import checkpoints
+from hermes import compaction_hooks as ctx
 from hermes import protocol as p
 from hermes.approvals import ApprovalPolicy
 from hermes.config import Config
 from hermes.executor import Executor, TurnAbort
 from hermes.history import Unanswered
+from hermes.mcp_client import McpManager
 from hermes.model import ModelClient
 from hermes.paths import outputs_dir
 from hermes.resume import restore, run_pending
@@ -44,9 +47,16 @@ class Engine:
         self._resumed = resumed
         self._pending: tuple[Unanswered, ...] = ()  # calls to offer again (resume)
         self._resync = False  # a commit failed: rebuild from the store before going on
+        self._ending = False  # the turn has emitted its last event; bookkeeping remains
         self._closed = False
         self._model_name = model_name
         state.emit = self._emit
+        self.mcp = McpManager(
+            state.config.mcp,
+            state.registry,
+            workspace=state.workspace,
+            notify=lambda message: self._emit(p.Warning(message)),
+        )
 
     @classmethod
     def create(
@@ -112,8 +122,9 @@ class Engine:
     async def start(self) -> None:
         """Announce the session; on resume, rebuild the model's view and replay the stored
         transcript as events marked ``replay`` (front ends paint it with their usual
-        handlers)."""
+        handlers). MCP servers start in the background and never delay this."""
         s = self.state
+        self.mcp.start()
         stored = await asyncio.to_thread(s.store.load_messages, s.id) if self._resumed else []
         self._emit(
             p.SessionStarted(
@@ -133,6 +144,7 @@ class Engine:
 
     async def _restore(self, stored: list[StoredMessage], *, replay: bool = True) -> None:
         self._pending = await restore(self.state, stored, emit=self._emit, replay=replay)
+        await ctx.restore(self.state, stored)  # the compacted view: summary + unfolded turns
 
     @property
     def busy(self) -> bool:
@@ -142,12 +154,14 @@ class Engine:
         """Hand the engine one op. Never blocks on a running turn."""
         s = self.state
         if isinstance(op, p.UserTurn):
-            if self.busy:
+            if self.busy or s.queued_user:  # leftovers of a stopped turn were typed first
                 s.queued_user.append(op.text)
-            else:
-                self._turn = asyncio.create_task(self._run(op.text))
+            if not self.busy:
+                self._turn = asyncio.create_task(self._run(None if s.queued_user else op.text))
         elif isinstance(op, p.Interrupt):
             await self._interrupt()
+            if s.queued_user and not self._closed:  # messages typed during the turn go now
+                self._turn = asyncio.create_task(self._run(None))
         elif isinstance(op, p.ApprovalReply):
             future = s.approvals.get(op.call_id)
             if future is None or future.done():
@@ -162,15 +176,27 @@ class Engine:
             s.policy.mode = op.mode
             await asyncio.to_thread(s.store.update_session, s.id, approval_mode=op.mode)
         elif isinstance(op, p.Compact):
-            self._emit(p.Warning("compaction is not available in this build"))
+            if self.busy:
+                ctx.request_compaction(s)
+            else:
+                self._turn = asyncio.create_task(self._compact())
+        elif isinstance(op, p.Undo | p.Redo | p.Rewind):
+            self._checkpoint_op(op)
+        elif isinstance(op, p.ConflictReply):
+            checkpoints.reply_conflict(s, op)
         elif isinstance(op, p.Shutdown):
             await self._interrupt()
+            await ctx.finish_session(s)  # facts from the last turns
+            await self.mcp.stop()
             self._closed = True
             self._queue.put_nowait(_CLOSED)
 
     async def _run(self, text: str | None) -> None:
         s = self.state
+        interrupted = False
         try:
+            if not s.interactive or any(u.call.name.startswith("mcp__") for u in self._pending):
+                await self.mcp.wait_settled()  # a one-shot run or a resumed MCP call needs it
             if self._resync:  # the last turn stopped on a failed commit: the store is truth
                 await self._restore(
                     await asyncio.to_thread(s.store.load_messages, s.id), replay=False
@@ -189,9 +215,11 @@ class Engine:
             if text is None and s.queued_user:
                 text = s.queued_user.pop(0)
             if text is not None:
+                await checkpoints.begin_turn(s, text)
                 await run_turn(s, text)
+                ctx.schedule_fact_scan(s)
         except asyncio.CancelledError:
-            pass
+            interrupted = True
         except StoreError as exc:  # disk full, read-only, I/O error: visible, never silent
             self._resync = True
             self._emit(p.Error(f"the turn was stopped because it could not be saved: {exc}"))
@@ -199,10 +227,54 @@ class Engine:
         except Exception as exc:  # a bug or a disk fault: visible, never silent
             self._emit(p.Error(f"the turn failed: {type(exc).__name__}: {exc}"))
             self._emit(p.TurnAborted(reason="internal error"))
+        finally:
+            self._ending = True  # record what the agent left (checkpoints): let it finish
+            try:
+                await asyncio.shield(checkpoints.end_turn(s))
+            finally:
+                self._ending = False
+            if s.queued_user and not interrupted and not self._closed:
+                # typed while the turn was ending: it would wait for the next message
+                self._turn = asyncio.create_task(self._run(None))
+
+    def _checkpoint_op(self, op: p.Undo | p.Redo | p.Rewind) -> None:
+        """Undo/redo/rewind run like a turn (one at a time), after a turn's bookkeeping."""
+        if self.busy and not self._ending:
+            self._emit(p.Warning("a turn is running: wait for it to end, or interrupt it first"))
+            return
+        previous = self._turn
+
+        async def run() -> None:
+            if previous is not None:
+                await asyncio.gather(previous, return_exceptions=True)
+            await checkpoints.run_op(self.state, op, rebuild=self._reload_view)
+            if self.state.queued_user and not self._closed:  # typed meanwhile
+                await self._run(None)
+
+        self._turn = asyncio.create_task(run())
+
+    async def _reload_view(self) -> None:
+        """The model's view from the store, as resume builds it (after a rewind)."""
+        stored = await asyncio.to_thread(self.state.store.load_messages, self.state.id)
+        await self._restore(stored, replay=False)
+
+    async def _compact(self) -> None:
+        """``Compact`` while idle; messages typed meanwhile run afterwards."""
+        try:
+            await ctx.compact_now(self.state)
+        except asyncio.CancelledError:
+            return
+        except Exception as exc:  # visible, never silent
+            self._emit(p.Error(f"compaction failed: {type(exc).__name__}: {exc}"))
+        if self.state.queued_user:
+            await self._run(None)
 
     async def _interrupt(self) -> None:
         turn = self._turn
         if turn is None or turn.done():
+            return
+        if self._ending:  # the turn is over; only its checkpoint record is being written
+            await asyncio.gather(turn, return_exceptions=True)
             return
         turn.cancel()
         await asyncio.gather(turn, return_exceptions=True)

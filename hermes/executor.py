@@ -222,7 +222,12 @@ class Executor:
                 for t in tasks:  # gather already cancelled them when we were cancelled
                     t.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
-            reason = exc.reason if isinstance(exc, TurnAbort) else "cancelled by user"
+            if isinstance(exc, TurnAbort):
+                reason = exc.reason
+            elif isinstance(exc, asyncio.CancelledError):
+                reason = "cancelled by user"
+            else:  # e.g. a result could not be committed: the model is told why
+                reason = f"the turn stopped: {exc}"
             for pc in calls:
                 if pc.index not in reported:
                     await report(

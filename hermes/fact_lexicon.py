@@ -8,6 +8,7 @@ lowercased text (case-sensitive matching lets ``re`` skip positions quickly).
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from typing import Final, Literal
 
 __all__ = ["Scope", "find_terms", "first_term"]
@@ -212,7 +213,8 @@ def _first_chars(alt: str) -> frozenset[str] | None:
         heads, rest, optional = [frozenset(alt[1])], alt[2:], alt[2:3] in ("?", "*")
     elif alt.startswith("["):
         end = alt.index("]")
-        body, chars = alt[1:end], set()
+        body = alt[1:end]
+        chars: set[str] = set()
         if body.startswith("^"):
             return None
         for j, ch in enumerate(body):
@@ -250,17 +252,20 @@ def _build_index() -> dict[str, re.Pattern[str]]:
     index: dict[str, re.Pattern[str]] = {}
     for ch, alts in by_char.items():
         index[ch] = re.compile("(?:" + "|".join(alts + anywhere) + r")(?![\w\-])")
+        for name in index[ch].groupindex:
+            _GROUP_ENTRY[name] = int(name[1:].split("_", 1)[0])
     return index
 
 
+_GROUP_ENTRY: Final[dict[str, int]] = {}  # regex group name -> index into _LEXICON
 # Regexes are keyed by first character: trying ~100 alternatives at every position
 # is the slow part of a big alternation in ``re``.
 _INDEX: Final = _build_index()
 _START_RE: Final = re.compile(r"(?<![\w.\-])[\w.%]")
 
 
-def _matches(text: str) -> list[tuple[int, int, int]]:
-    out: list[tuple[int, int, int]] = []
+def _matches(text: str) -> Iterator[tuple[int, int, int]]:
+    """(lexicon index, start, end) of each term, left to right, without overlaps."""
     end = 0
     for s in _START_RE.finditer(text):
         pos = s.start()
@@ -269,9 +274,8 @@ def _matches(text: str) -> list[tuple[int, int, int]]:
         rx = _INDEX.get(text[pos])
         m = rx.match(text, pos) if rx is not None else None
         if m is not None and m.lastgroup is not None:
-            out.append((int(m.lastgroup[1:].split("_", 1)[0]), pos, m.end()))
             end = m.end()
-    return out
+            yield _GROUP_ENTRY[m.lastgroup], pos, end
 
 
 def find_terms(text: str) -> list[tuple[str, Scope, int, int]]:

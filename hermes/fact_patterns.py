@@ -1,8 +1,9 @@
-"""Word lists and compiled regular expressions for the rule-based fact extractor.
+"""Compiled regular expressions and word sets for the rule-based fact extractor.
 
-Everything here is data: vocabularies of tools and topics (mapped to a short
-*subject* key used for supersession), and the regexes `hermes.fact_rules` applies
-to each sentence and clause. Patterns are compiled once, at import.
+Everything here is data: the markers `hermes.fact_rules` looks for in a sentence
+(durability, scope, hedges, corrections) and the patterns `hermes.fact_clauses`
+anchors at the start of a clause. Patterns are lowercase and case-sensitive: they
+run on lowercased text. They are compiled once, at import.
 """
 
 from __future__ import annotations
@@ -63,10 +64,22 @@ DURABLE_HINT_RE: Final = re.compile(
     r"ever|always|from now|forward|future|from here|time|default|general|rule|for all|"
     r"for any|any new|anything|all new|in this|across the|consistent|each|possible"
 )
-TRANSIENT_HINT_RE: Final = re.compile(r"here|this|that|now|once|moment|temporar|today|yet|mind")
-TAIL_WORDS_RE: Final = re.compile(
-    r"wrong|outdated|incorrect|stale|out of date|not right|not correct|not true"
+# The verbs of SPEECH_VERB_RE as words (with trailing punctuation), for a set check.
+SPEECH_WORDS: Final = frozenset(
+    w + p
+    for w in (
+        "says said say think thinks thought mentioned mentions told tells wrote writes claim "
+        "claims claimed suggest suggests suggested recommend recommends recommended believe "
+        "believes insist insists argue argues argued reckon reckons asked wants wanted stated "
+        "reads"
+    ).split()
+    for p in ("", ",", ":")
 )
+# A clause can only match NP_RE if one of its verbs follows a space.
+NP_HINT_RE: Final = re.compile(
+    r" (?:is|are|get|run|live|go|listen|use|target|sit|point|require|need|happen)"
+)
+TRANSIENT_HINT_RE: Final = re.compile(r"here|this|that|now|once|moment|temporar|today|yet|mind")
 # Scoped to the task at hand: "here", "for now", "in this file", "for this PR".
 TRANSIENT_RE: Final = re.compile(
     r"\b(?:(?<!from )here(?! on\b)|this time|for now|right now|just this once|this once|for the moment|"
@@ -76,12 +89,24 @@ TRANSIENT_RE: Final = re.compile(
     r"this (?:one )?(?:file|function|method|class|script|test)|that file|that function|"
     r"in this one)\b"
 )
+# No leading \b: literal-first alternatives let ``re`` skip ahead (a stray hit inside
+# a word only drops a fact, it never adds one).
 HEDGE_RE: Final = re.compile(
-    r"\b(?:maybe|perhaps|might|ideally|eventually|at some point|someday|some day|"
+    r"(?:maybe|perhaps|might|ideally|eventually|at some point|someday|some day|"
     r"considering|thinking about|thinking of|planning to|plan to|hoping to|"
     r"would be nice|could|in theory|hypothetically|we should|should we|"
     r"i thought|i think|i guess|i believe|i assume|not sure|probably|possibly|"
     r"wondering|if so|or not)\b"
+)
+# Any HEDGE_RE match contains one of these words (trailing punctuation allowed).
+HEDGE_WORDS: Final = frozenset(
+    w + p
+    for w in (
+        "maybe perhaps might ideally eventually someday considering could hypothetically "
+        "probably possibly wondering point day thinking planning plan hoping nice theory "
+        "should thought think guess believe assume sure so not"
+    ).split()
+    for p in ("", ",", ".", ";", ":", "?", "!")
 )
 CONDITIONAL_RE: Final = re.compile(
     r"^(?:if|suppose|supposing|assuming|assume|let's say|lets say|say|what if|imagine|"
@@ -123,7 +148,23 @@ CORRECTION_START_RE: Final = re.compile(
     r"outdated|out of date|stale|a mistake|backwards|not what i (?:said|meant))\b[,.:!]?|"
     r"(?=not\s+(?:\S+\s+){1,3}but\b))"
 )
-CORRECTION_ANY_RE: Final = re.compile(r"\b(?:i misspoke|correction:)")
+# Every match of CORRECTION_START_RE starts with one of these.
+CORRECTION_PREFIXES: Final = tuple(
+    "sorry|oops|oh|ah|hm|wait|er|um|ugh|actually|no|nah|not |wrong|incorrect|correction|"
+    "i mean|i misspoke|what i meant|let me correct|to be clear|to clarify|you|that|this|"
+    "it's|it is|it was".split("|")
+)
+CORRECTION_HEADS: Final = frozenset(p[:2] for p in CORRECTION_PREFIXES)
+CORRECTION_TAIL_WORDS: Final = (
+    "wrong",
+    "outdated",
+    "incorrect",
+    "stale",
+    "out of date",
+    "right",
+    "correct",
+    "true",
+)
 CORRECTION_TAIL_RE: Final = re.compile(
     r"\b(?:is|are|was|were)\s+(?:\w+\s+)?(?:wrong|outdated|incorrect|stale|out of date|"
     r"not right|not correct|not true)\W*$"
@@ -132,19 +173,28 @@ NOT_BUT_RE: Final = re.compile(r"\bnot\s+(?:\S+\s+){1,3}?but\s+(?P<y>\S+)")
 WRONG_NOUN_RE: Final = re.compile(r"^wrong\s+(?P<noun>[a-z][\w ]{1,20}?)\s*[—–:,-]")
 
 # --- clause structure -------------------------------------------------------------
-# Every alternative starts with a literal character, so ``re`` can skip ahead fast.
+# Clause boundaries: punctuation (every alternative starts with a literal character, so
+# ``re`` can skip ahead fast) and a bare conjunction before a new subject.
 CLAUSE_SPLIT_RE: Final = re.compile(
-    r";|[—–]| -(?= )|:(?<! is:)(?<! are:)(?=\s)|,(?=\s+(?:and|but|so|because|since|though|although|"
-    r"while|whereas|then|which|i|i'm|we|we're|my|our|the|it|it's|this|please|always|never|"
-    r"don't|do not|if|unless|there|that's|plus|also|just|all)\b)|"
+    r";|[—–]|-(?<= -)(?= )|:(?<! is:)(?<! are:)(?=\s)|,(?=\s+(?:and|but|so|because|since|though|"
+    r"although|while|whereas|then|which|i|i'm|we|we're|my|our|the|it|it's|this|please|always|"
+    r"never|don't|do not|if|unless|there|that's|plus|also|just|all)\b)"
+)
+CONJ_SPLIT_RE: Final = re.compile(
     r" (?=(?:and|but|so)\s+(?:i|i'm|we|we're|my|our|the|it|please|always|never|don't)\b)"
 )
-DISCOURSE_FIRST: Final = frozenset(
-    "and but so also plus oh ok okay well btw by fyi for just note heads quick anyway besides "
-    "locally honestly personally basically again remember keep in generally as going from "
-    "please pls hey hi yeah yes sure right overall important reminder actually nope nah to "
-    "sorry oops correction i wrong incorrect not you that this it wait".split()
+# Every match of DISCOURSE_RE starts with one of these (a cheap str.startswith gate).
+DISCOURSE_PREFIXES: Final = tuple(
+    "and |but |so |also|plus|oh|ok|well|btw|by the way|fyi|for the record|for context|"
+    "for reference|just|note|heads up|quick context|anyway|besides|locally|honestly|"
+    "personally|basically|again|remember|keep in mind|in general|generally|as a rule|"
+    "going forward|from now on|from here on|in future|in the future|please|pls|hey|hi|yeah|"
+    "yes|sure|right|hm|um|er|to be |to clarify|overall|important|reminder|actually|nope|nah|"
+    "sorry|oops|correction|i meant|i mean|i misspoke|wrong|incorrect|not quite|you've got|"
+    "you got|you have got|that's|that is|that was|this is|this's|this was|it's|it is|it was|"
+    "no|wait".split("|")
 )
+DISCOURSE_HEADS: Final = frozenset(p[:3] for p in DISCOURSE_PREFIXES)
 DISCOURSE_RE: Final = re.compile(
     r"^(?:(?:and|but|so|also|plus|oh|ok(?:ay)?|well|btw|by the way|fyi|for the record|"
     r"for context|just so you know|note(?: that)?|heads up|quick context(?: before you start)?|"
@@ -206,8 +256,17 @@ IMPERATIVE_FIRST: Final = frozenset(
 I_FIRST: Final = frozenset({"i", "i'm", "i'd", "i've", "i'll"})
 WE_FIRST: Final = frozenset({"we", "we're", "we've", "we'd"})
 THIS_FIRST: Final = frozenset({"this", "it", "it's", "this's", "we", "we're"})
-PERSON_FIRST: Final = frozenset(
-    "my our the a one he she they someone somebody everyone everybody people nobody no".split()
+# Cheap gate for PERSON_RE: a determiner, then one of these within the next words.
+PERSON_DETERMINERS: Final = frozenset({"my", "our", "the", "a", "one"})
+PERSON_PRONOUNS: Final = frozenset(
+    "he she they someone somebody everyone everybody people nobody".split()
+)
+PERSON_NOUNS: Final = frozenset(
+    "colleague colleagues coworker coworkers co-worker co-workers teammate teammates team "
+    "teamlead tech lead manager boss friend friends designer designers cto ceo pm product "
+    "maintainer maintainers developer developers engineer engineers reviewer reviewers intern "
+    "interns contractor contractors client clients customer customers user users author "
+    "authors admin admins ops tester architect mentor predecessor".split()
 )
 NEG_IMPERATIVE_VERBS: Final = re.compile(
     r"^(?:use|using|add|adding|write|writing|put|putting|include|including|leave|leaving|"

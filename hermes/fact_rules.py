@@ -36,15 +36,13 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from typing import Final, Literal, NamedTuple
 
 from hermes import fact_patterns as fp
 from hermes import fact_text as ft
+from hermes.fact_clauses import Clause, FactCategory, Hit, Markers, lead_word, match_clause
 from hermes.fact_lexicon import find_terms, first_term
 
 __all__ = ["ExtractedFact", "FactCategory", "extract_facts", "normalize_fact"]
-
-FactCategory = Literal["preference", "correction", "project", "environment"]
 
 
 @dataclass(frozen=True)
@@ -64,67 +62,15 @@ class ExtractedFact:
     span: tuple[int, int]
 
 
-class _Hit(NamedTuple):
-    category: FactCategory
-    subject: str
-    content: str
-    confidence: float
-
-
-class _Clause(NamedTuple):
-    """One clause three ways: lowercased (matched), masked in its case, original."""
-
-    low: str
-    cased: str
-    orig: str
-
-
-class _Markers:
-    """Sentence-level markers, scanned only when a pattern asks for them."""
-
-    __slots__ = ("_durable", "_transient", "low")
-
-    def __init__(self, low: str) -> None:
-        self.low = low
-        self._durable: bool | None = None
-        self._transient: bool | None = None
-
-    @property
-    def durable(self) -> bool:
-        if self._durable is None:
-            low = self.low
-            self._durable = (
-                fp.DURABLE_HINT_RE.search(low) is not None and fp.DURABLE_RE.search(low) is not None
-            )
-        return self._durable
-
-    @property
-    def transient(self) -> bool:
-        if self._transient is None:
-            low = self.low
-            self._transient = (
-                fp.TRANSIENT_HINT_RE.search(low) is not None
-                and fp.TRANSIENT_RE.search(low) is not None
-            )
-        return self._transient
-
-
 @dataclass
 class _State:
     """What one message carries from sentence to sentence."""
 
     last_subject: str | None = None
     pending_correction: bool = False
+    markers: Markers = field(default_factory=Markers)
     facts: list[ExtractedFact] = field(default_factory=list)
     seen: set[tuple[str, str]] = field(default_factory=set)
-
-
-_COMMAND_SUBJECTS: Final = {
-    "test": "test command",
-    "lint": "lint command",
-    "linting": "lint command",
-    "build": "build command",
-}
 
 
 def normalize_fact(content: str) -> str:
@@ -153,14 +99,7 @@ def extract_facts(text: str) -> list[ExtractedFact]:
 
 # --- one sentence -----------------------------------------------------------------
 
-
-_LEAD_RE: Final = re.compile(r"\w*")
-
-
-def _lead(clause: str) -> str:
-    """The leading run of word characters ("what" of "what's up")."""
-    m = _LEAD_RE.match(clause)
-    return m.group() if m else ""
+_new_clause = tuple.__new__  # builds a Clause without NamedTuple's Python-level __new__
 
 
 def _lower(text: str) -> str:
@@ -177,36 +116,45 @@ def _sentence(text: str, sent: str, base: int, state: _State) -> None:
     pending = state.pending_correction
     state.pending_correction = False
 
-    clauses = ft.split_clauses(low, fp.CLAUSE_SPLIT_RE)
+    clauses = ft.split_clauses(low, fp.CLAUSE_SPLIT_RE, fp.CONJ_SPLIT_RE)
     if not clauses or "according to" in low:
         return
-    if low.endswith("?") and not _is_request(low, clauses[0]):
+    if low.endswith("?"):
         first = _strip_discourse(low[clauses[0][0] : clauses[0][1]])[1]
-        if (
-            len(clauses) == 1
-            or (_lead(first) in fp.INTERROGATIVE_FIRST and fp.INTERROGATIVE_RE.match(first))
-            or fp.TAG_QUESTION_RE.search(low)
-        ):
-            return
-        clauses = clauses[:-1]
+        if not _is_request(low, first):
+            if (
+                len(clauses) == 1
+                or (lead_word(first) in fp.INTERROGATIVE_FIRST and fp.INTERROGATIVE_RE.match(first))
+                or fp.TAG_QUESTION_RE.search(low)
+            ):
+                return
+            clauses = clauses[:-1]
 
-    marker = fp.CORRECTION_START_RE.match(low)
+    marker = fp.CORRECTION_START_RE.match(low) if low[:2] in fp.CORRECTION_HEADS else None
     correction = pending or marker is not None or "misspoke" in low or "correction:" in low
-    tail = fp.TAIL_WORDS_RE.search(low) is not None and fp.CORRECTION_TAIL_RE.search(low) is not None
-    markers = _Markers(low)
+    tail = (
+        low.rstrip(" .!?,;:)\"'`~").endswith(fp.CORRECTION_TAIL_WORDS)
+        and fp.CORRECTION_TAIL_RE.search(low) is not None
+    )
+    markers = state.markers
+    markers.reset(low)
 
-    hits: list[_Hit] = []
+    hits: list[Hit] = []
     reporting = False
     for cs, ce in clauses:
         offset, clause = _strip_discourse(low[cs:ce])
-        polite = fp.POLITE_RE.match(clause) if _lead(clause) in fp.POLITE_FIRST else None
-        if polite:
-            rest = clause[polite.end() :]
-            lead = len(rest) - len(rest.lstrip(" ,"))
-            more, clause = _strip_discourse(rest[lead:])
-            offset += polite.end() + lead + more
         if not clause:
             continue
+        lead = lead_word(clause)
+        polite = fp.POLITE_RE.match(clause) if lead in fp.POLITE_FIRST else None
+        if polite:
+            rest = clause[polite.end() :]
+            pad = len(rest) - len(rest.lstrip(" ,"))
+            more, clause = _strip_discourse(rest[pad:])
+            offset += polite.end() + pad + more
+            if not clause:
+                continue
+            lead = lead_word(clause)
         if reporting and not fp.CONTRAST_START_RE.match(low[cs:ce].lstrip()):
             continue
         reporting = False
@@ -214,7 +162,6 @@ def _sentence(text: str, sent: str, base: int, state: _State) -> None:
         if _is_reported(clause, sent[start : start + len(clause)]):
             reporting = True
             continue
-        lead = _lead(clause)
         if lead in fp.CONDITIONAL_FIRST and fp.CONDITIONAL_RE.match(clause):
             # "If you're unsure, always ask first": only the main clause can hold a fact.
             comma = clause.find(", ")
@@ -222,12 +169,14 @@ def _sentence(text: str, sent: str, base: int, state: _State) -> None:
                 continue
             start += comma + 2
             clause = clause[comma + 2 :]
-            lead = _lead(clause)
+            lead = lead_word(clause)
         if lead in fp.INTERROGATIVE_FIRST and fp.INTERROGATIVE_RE.match(clause):
             continue
-        cl = _Clause(clause, sent[start : start + len(clause)], original[start:ce])
-        found = _clause(cl, markers, state)
-        if found and not fp.HEDGE_RE.search(clause):
+        cl = _new_clause(Clause, (clause, sent[start : start + len(clause)], original[start:ce]))
+        found = match_clause(cl, markers, state.last_subject, lead)
+        if found and (
+            fp.HEDGE_WORDS.isdisjoint(clause.split()) or fp.HEDGE_RE.search(clause) is None
+        ):
             hits.extend(found)
             state.last_subject = found[-1].subject
 
@@ -253,10 +202,9 @@ def _sentence(text: str, sent: str, base: int, state: _State) -> None:
         )
 
 
-def _is_request(low: str, first_clause: tuple[int, int]) -> bool:
+def _is_request(low: str, first: str) -> bool:
     """ "Could you please, from now on, ...?" is a durable request, not a question."""
-    first = _strip_discourse(low[first_clause[0] : first_clause[1]])[1]
-    polite = fp.POLITE_RE.match(first)
+    polite = fp.POLITE_RE.match(first) if lead_word(first) in fp.POLITE_FIRST else None
     return bool(
         polite
         and fp.DURABLE_RE.search(low)
@@ -267,12 +215,9 @@ def _is_request(low: str, first_clause: tuple[int, int]) -> bool:
 def _strip_discourse(clause: str) -> tuple[int, str]:
     """Drop leading fillers ("btw,", "please", "from now on,"): (offset, rest)."""
     lead = len(clause) - len(clause.lstrip())
-    word = _lead(clause[lead:])
-    m = (
-        fp.DISCOURSE_RE.match(clause[lead:])
-        if word in fp.DISCOURSE_FIRST or word.startswith(("hm", "um", "er", "no"))
-        else None
-    )
+    body = clause[lead:] if lead else clause
+    heads = fp.DISCOURSE_HEADS
+    m = fp.DISCOURSE_RE.match(body) if body[:3] in heads or body[:2] in heads else None
     offset = lead + (m.end() if m else 0)
     body = clause[offset:]
     stripped = body.strip(" ,.;:!?-—–\"'")
@@ -283,11 +228,19 @@ def _strip_discourse(clause: str) -> tuple[int, str]:
 def _is_reported(low: str, cased: str) -> bool:
     """Is the clause's subject someone else ("my colleague", "Dave", "the docs")?"""
     first = low.partition(" ")[0]
-    if first in fp.PERSON_FIRST and fp.PERSON_RE.match(low):
+    if first in fp.PERSON_PRONOUNS or low.startswith("no one "):
         return True
     if first in fp.I_FIRST or first in fp.WE_FIRST or first in fp.IMPERATIVE_FIRST:
         return False
-    m = fp.SPEECH_VERB_RE.search(low, 1, 48)
+    words = low.split(None, 9)
+    if (
+        first in fp.PERSON_DETERMINERS
+        and any(w.rstrip(",.;:") in fp.PERSON_NOUNS for w in words[1:5])
+        and fp.PERSON_RE.match(low) is not None
+    ):
+        return True
+    speech = not fp.SPEECH_WORDS.isdisjoint(words[1:9])
+    m = fp.SPEECH_VERB_RE.search(low, 1, 48) if speech else None
     if m is not None and m.start() <= 40:
         subj = low[: m.start()]
         if fp.SPEAKER_RE.fullmatch(subj) and subj.split()[-1] not in fp.NOT_SPEAKERS:
@@ -297,14 +250,14 @@ def _is_reported(low: str, cased: str) -> bool:
 
 
 def _correction(
-    low: str, original: str, marker: re.Match[str] | None, hits: list[_Hit]
-) -> _Hit | None:
+    low: str, original: str, marker: re.Match[str] | None, hits: list[Hit]
+) -> Hit | None:
     body_start = marker.end() if marker else 0
     offset, body = _strip_discourse(low[body_start:])
     content = "Correction: " + ft.rewrite(original[body_start + offset :], capitalize=False)
     if hits:
         first = hits[0]
-        return _Hit("correction", first.subject, content, min(0.9, first.confidence + 0.05))
+        return Hit("correction", first.subject, content, min(0.9, first.confidence + 0.05))
     said = marker.group("marker") if marker else ""
     if not (
         " not " in f" {body} "
@@ -316,219 +269,10 @@ def _correction(
     wrong = fp.WRONG_NOUN_RE.match(low[begin:])
     if wrong:
         content = "Correction: " + ft.rewrite(original[begin:], capitalize=False)
-        return _Hit("correction", wrong.group("noun").strip(), content, 0.75)
+        return Hit("correction", wrong.group("noun").strip(), content, 0.75)
     not_but = fp.NOT_BUT_RE.search(body)
     subject = first_term(body[not_but.start("y") :]) if not_but else None
     subject = subject or first_term(body)
     if subject is None:
         return None
-    return _Hit("correction", subject, content, 0.7)
-
-
-# --- one clause -------------------------------------------------------------------
-
-
-def _clause(cl: _Clause, mk: _Markers, state: _State) -> list[_Hit]:
-    """Match one clause against the anchored patterns (dispatched on its first word)."""
-    c = cl.low
-    first = c.partition(" ")[0]
-    m = fp.MY_PREF_RE.match(c) if first == "my" else None
-    if m:
-        return [_pref(m.group("obj"), cl.orig, 0.9, state)]
-    m = fp.PREF_I_RE.match(c) if first in fp.I_FIRST else None
-    if m:
-        return _first_person_pref(m.group("verb"), m.group("obj"), cl, mk, state)
-    if ("char" in c or "col" in c) and fp.LINE_LENGTH_RE.search(c) and not mk.transient:
-        return [_Hit("preference", "line length", ft.rewrite(cl.orig), 0.8)]
-    m = fp.IMPERATIVE_RE.match(c) if first in fp.IMPERATIVE_FIRST else None
-    if m:
-        return _imperative(m, cl, mk, state)
-    if first == "no" and fp.NO_NOUN_RE.match(c) and mk.durable and not mk.transient:
-        return [_pref(c[3:], cl.orig, 0.7, state)]
-    m = fp.I_ENV_RE.match(c) if first in fp.I_FIRST else None
-    if m:
-        obj = m.group("obj") if m.group("obj") is not None else m.group("obj2")
-        return _env_terms(obj or "", cl)
-    m = fp.MY_RE.match(c) if first == "my" else None
-    if m:
-        return _my(m, cl)
-    m = fp.WE_RE.match(c) if first in fp.WE_FIRST else None
-    if m:
-        return _we(m, cl)
-    m = fp.THIS_IS_A_RE.match(c) if first in fp.THIS_FIRST else None
-    if m:
-        subject = first_term(m.group("obj"), ("tool",)) or _head(m.group("obj"))
-        return [_Hit("project", subject, ft.rewrite(cl.orig), 0.7)] if subject else []
-    port = fp.PORT_RE.search(c) if "port" in c or "localhost:" in c else None
-    command = fp.COMMAND_NOUN_RE.match(c) if _lead(c) in fp.COMMAND_FIRST else None
-    if port and (command or fp.IT_PORT_RE.match(c) or fp.NP_RE.match(c)):
-        if fp.PORT_NEG_RE.search(c[: port.start()]):
-            return []
-        return [_Hit("project", "port", ft.rewrite(cl.orig), 0.8)]
-    if command and command.group("rest").strip(" .`~"):
-        noun = command.group("np").split()[-1].rstrip("s").replace("linter", "lint")
-        subject = _COMMAND_SUBJECTS.get(noun, f"{noun} command")
-        if noun in {"doc", "build"}:
-            subject = first_term(command.group("rest"), ("tool",)) or subject
-        return [_Hit("project", subject, ft.rewrite(cl.orig), 0.85)]
-    m = fp.NP_RE.match(c)
-    if m:
-        return _np(m, cl)
-    return []
-
-
-def _first_person_pref(verb: str, obj: str, cl: _Clause, mk: _Markers, state: _State) -> list[_Hit]:
-    if mk.transient:
-        return []
-    if (
-        verb in {"like", "love"}
-        and not fp.COMPARATIVE_RE.search(obj)
-        and not fp.LIKE_MY_RE.match(obj)
-        and not mk.durable
-    ):
-        return []
-    wants = ("want", "always want", "'d like", "would like", "need", "expect", "care", "insist")
-    if verb.startswith(wants) and not (fp.EVERY_RE.search(obj) or mk.durable):
-        return []
-    return [_pref(obj, cl.orig, 0.9, state)]
-
-
-def _imperative(m: re.Match[str], cl: _Clause, mk: _Markers, state: _State) -> list[_Hit]:
-    if mk.transient:
-        return []
-    neg = (m.group("neg") or "").strip()
-    verb = m.group("verb")
-    obj = m.group("obj")
-    if fp.DURABLE_VERBS_RE.match(verb):
-        conf = 0.8
-    elif neg in {"always", "never", "never ever", "don't ever", "ever"}:
-        conf = 0.85
-    elif neg and fp.NEG_IMPERATIVE_VERBS.match(verb):
-        conf = 0.65
-    elif verb in fp.USE_VERBS and fp.USE_OVER_RE.search(obj):
-        conf = 0.7
-    elif fp.INSTEAD_RE.search(obj):
-        conf = 0.65
-    elif verb == "keep" and fp.KEEP_STYLE_RE.search(obj):
-        conf = 0.65
-    elif mk.durable:
-        conf = 0.75
-    else:
-        return []
-    return [_pref(obj, cl.orig, conf, state, verb)]
-
-
-def _pref(obj: str, orig: str, conf: float, state: _State, verb: str = "") -> _Hit:
-    content = ft.rewrite(orig)
-    if fp.PRONOUN_OBJ_RE.match(obj.strip()):
-        subject = first_term(obj) or state.last_subject
-        if subject is not None and state.last_subject is not None:
-            content = f"{content} (re: {state.last_subject})"
-        return _Hit("preference", subject or verb or "general", content, conf - 0.1)
-    subject = first_term(obj) or _head(obj) or verb or "general"
-    return _Hit("preference", subject, content, conf)
-
-
-def _env_terms(obj: str, cl: _Clause) -> list[_Hit]:
-    cut = fp.ENV_CUT_RE.search(obj)
-    scope = obj[: cut.start()] if cut else obj
-    found: list[tuple[str, int, int]] = []
-    for subject, kind, s, e in find_terms(scope):
-        if kind == "env" and all(subject != x[0] for x in found):
-            found.append((subject, s, e))
-    if not found:
-        return []
-    if len(found) == 1:
-        return [_Hit("environment", found[0][0], ft.rewrite(cl.orig), 0.85)]
-    base = cl.low.find(obj)
-    hits = []
-    for subject, s, e in found:
-        value = cl.orig[base + s : base + e] if base >= 0 else scope[s:e]
-        label = "OS" if subject == "os" else subject
-        hits.append(_Hit("environment", subject, f"The user's {label} is {value}", 0.8))
-    return hits
-
-
-def _my(m: re.Match[str], cl: _Clause) -> list[_Hit]:
-    np, rest = m.group("np"), m.group("rest")
-    if fp.PERSON_RE.match("my " + np) or fp.NEG_START_RE.match(rest):
-        return []
-    noun = fp.ENV_NOUNS.search(np)
-    if noun is None or not rest.strip(" .,"):
-        return []
-    subject = noun.group()
-    if subject in fp.GENERIC_MACHINE:
-        subject = first_term(rest, ("env",)) or subject
-    hits = [_Hit("environment", subject, ft.rewrite(cl.orig), 0.85)]
-    on_os = fp.ON_OS_RE.search(cl.orig.rstrip(" ."))
-    if on_os and subject != "os":
-        hits.append(_Hit("environment", "os", f"The user is on {on_os.group(1)}", 0.75))
-    return hits
-
-
-def _we(m: re.Match[str], cl: _Clause) -> list[_Hit]:
-    verb, obj = m.group("verb"), m.group("obj")
-    obj_start = m.start("obj")
-    pronoun = fp.PRONOUN_OBJ_RE.match(obj)
-    if pronoun:
-        obj = obj[pronoun.end() :]
-        obj_start += pronoun.end()
-    if not obj.strip() or not _informative(obj, cl.cased[obj_start:]):
-        return []
-    subject: str | None
-    if fp.PORT_RE.search(cl.low):
-        subject = "port"
-    elif fp.DEPLOY_VERB_RE.match(verb):
-        subject = "deploy target"
-    elif fp.SWITCH_VERB_RE.match(verb):
-        to = fp.SWITCH_TARGET_RE.search(obj)
-        subject = first_term(obj[to.end() :] if to else obj) or _head(obj)
-    else:
-        subject = first_term(obj) or _head(obj)
-    if not subject:
-        return []
-    return [_Hit("project", subject, ft.rewrite(cl.orig), 0.85)]
-
-
-def _np(m: re.Match[str], cl: _Clause) -> list[_Hit]:
-    np, verb, rest = m.group("np"), m.group("verb"), m.group("rest")
-    words = np.split()
-    if len(words) > 5 or fp.NP_BAD_RE.search(np) or fp.PERSON_RE.match(np):
-        return []
-    if fp.NEG_START_RE.match(rest) and not fp.NOT_BUT_RE.search(rest):
-        return []
-    if fp.STATE_WORDS_RE.match(rest) or not _informative(rest, cl.cased[m.start("rest") :]):
-        return []
-    if fp.CALLED_RE.search(verb) and len(words) <= 3:
-        return [_Hit("project", f"{' '.join(words[-2:])} name", ft.rewrite(cl.orig), 0.75)]
-    noun = fp.PROJECT_NOUNS.search(np)
-    own = first_term(np, ("tool",)) if noun is None else None
-    subject: str | None
-    if own is not None:
-        subject = own
-    elif words[-1] in fp.GENERIC_NOUNS or noun is None:
-        subject = first_term(rest, ("tool", "env"))
-        if subject is None or (noun is None and np not in fp.GENERIC_NOUNS):
-            return []
-    else:
-        subject = " ".join(words[-3:])
-    return [_Hit("project", subject, ft.rewrite(cl.orig), 0.75)]
-
-
-# --- helpers ----------------------------------------------------------------------
-
-
-def _informative(low: str, cased: str) -> bool:
-    """Does a value name something (a number, path, code, Name or known tool)?"""
-    return bool(fp.INFORMATIVE_RE.search(cased) or find_terms(low))
-
-
-def _head(obj: str) -> str | None:
-    """Fallback subject: the first content words of an object phrase."""
-    cut = fp.OBJECT_CUT_RE.search(obj)
-    phrase = fp.DETERMINERS_RE.sub("", (obj[: cut.start()] if cut else obj).strip())
-    words = [w.strip("~`\"'.,!?()") for w in phrase.split()[:2]]
-    words = [w for w in words if w and w not in fp.STOP_WORDS and not set(w) <= {"~"}]
-    if len(words) == 2 and words[1].endswith(("ed", "ly")):
-        words = words[:1]
-    return " ".join(words) or None
+    return Hit("correction", subject, content, 0.7)

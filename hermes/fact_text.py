@@ -36,6 +36,7 @@ _OUTPUT_WORDS: Final = frozenset(
     "installing building compiling finished running step debug info warn critical trace "
     "notice e at ps".split()
 )
+_OPEN_SQUOTE_RE: Final = re.compile(r"'(?<!\w')")  # a ' not preceded by a letter
 _MASK_RE: Final = re.compile(r"\"[^\"\n]*\"|“[^”\n]*”|‘[^’\n]*’|`[^`\n]+`|'(?<!\w')[^'\n]+'(?!\w)")
 _SENT_END_RE: Final = re.compile(r"[.!?]+[\"')\]]*(?=\s)|\n")
 _ABBREV: Final = frozenset("e.g i.e etc vs approx incl no cf fig al mr ms dr st v".split())
@@ -44,12 +45,18 @@ _PLEASE_TAIL_RE: Final = re.compile(r"[, ]+please$", re.IGNORECASE)
 _NORM_QUOTES_RE: Final = re.compile(r"[\"'`“”‘’«»]")
 _NORM_PUNCT_RE: Final = re.compile(r"(?<!\w)[^\w\s]+|[^\w\s]+(?!\w)")
 _WS_RE: Final = re.compile(r"\s+")
-_HAS_PRONOUN_RE: Final = re.compile(r"\b(?:i|we|my|our|me|us|mine|ours)\b")
+# First-person words as they appear between spaces (a gate for the rewrite below).
+_PRONOUN_WORDS: Final = frozenset(
+    q + w + p
+    for w in "i i'm i've i'd i'll we we're we've we'd we'll my our me us mine ours".split()
+    for p in ("", ",", ".", ";", ":", "!", "?", ")")
+    for q in ("", "(")
+)
+# Case-sensitive on purpose ("US" and "us-east-1" are not "us"); also much faster.
 _PRONOUN_RE: Final = re.compile(
-    r"\b(?:(?P<subj>I|we)\b(?!\.)(?P<c>'m|'re|'ve|'d|'ll)?(?:\s+(?P<adv>(?:really|always|also|"
-    r"only|still|usually|mostly|generally|just|now|never|currently|strongly|personally)\s+)*"
-    r"(?P<verb>[a-z']+))?|(?P<poss>my|our|me|us|mine|ours)\b)",
-    re.IGNORECASE,
+    r"\b(?:(?P<subj>[Ii]|[Ww]e)\b(?![.\-])(?P<c>'m|'re|'ve|'d|'ll)?(?:\s+(?P<adv>(?:really|always|"
+    r"also|only|still|usually|mostly|generally|just|now|never|currently|strongly|personally)"
+    r"\s+)*(?P<verb>[a-z']+))?|(?P<poss>[Mm]y|[Oo]ur|[Mm]e|[Uu]s|[Mm]ine|[Oo]urs)\b(?![.\-]))"
 )
 _POSSESSIVES: Final = {
     "my": "the user's",
@@ -82,28 +89,62 @@ def prose_lines(text: str) -> list[tuple[int, int]]:
     pasted command output, logs, stack traces and tables.
     """
     out: list[tuple[int, int]] = []
-    fence: str | None = None
+    end = len(text)
+    if "\n" not in text and "```" not in text and "~~~" not in text:
+        _scan_line(text, 0, out)
+        return out
+    if "```" not in text and "~~~" not in text:
+        _scan_lines(text, 0, end, out)
+        return out
     pos = 0
-    for raw in text.splitlines(keepends=True):
-        start = pos
-        pos += len(raw)
-        line = raw.rstrip("\r\n")
-        stripped = line.lstrip()
-        if fence is not None:
-            if stripped.startswith(fence):
-                fence = None
-            continue
-        if stripped.startswith(("```", "~~~")):
-            fence = stripped[:3]
-            continue
-        if not stripped or stripped.startswith(">") or line.startswith(("    ", "\t")):
-            continue
-        if _maybe_output(stripped) and _OUTPUT_LINE_RE.match(line):
-            continue
-        if "   " in line and _TABLE_LINE_RE.search(line):
-            continue
-        out.append((start, start + len(line)))
+    while pos < end:
+        fence = _find_fence(text, pos, ("```", "~~~"))
+        if fence is None:
+            _scan_lines(text, pos, end, out)
+            break
+        line_start, marker = fence
+        _scan_lines(text, pos, line_start, out)
+        eol = text.find("\n", line_start)
+        close = _find_fence(text, eol + 1, (marker,)) if eol >= 0 else None
+        if close is None:  # an unclosed fence runs to the end of the message
+            break
+        eol = text.find("\n", close[0])
+        pos = end if eol < 0 else eol + 1
     return out
+
+
+def _find_fence(text: str, pos: int, markers: tuple[str, ...]) -> tuple[int, str] | None:
+    """The next line at or after ``pos`` that starts (after blanks) with a fence marker."""
+    while True:
+        hits = [(i, m) for m in markers if (i := text.find(m, pos)) >= 0]
+        if not hits:
+            return None
+        i, marker = min(hits)
+        line_start = text.rfind("\n", 0, i) + 1
+        if not text[line_start:i].strip(" \t"):
+            return line_start, marker
+        pos = i + 3
+
+
+def _scan_lines(text: str, begin: int, end: int, out: list[tuple[int, int]]) -> None:
+    """Append the prose lines of ``text[begin:end]`` (no fences in it) to ``out``."""
+    start = begin
+    for raw in text[begin:end].split("\n"):
+        _scan_line(raw, start, out)
+        start += len(raw) + 1
+
+
+def _scan_line(raw: str, start: int, out: list[tuple[int, int]]) -> None:
+    """Append ``raw`` (one line, found at ``start``) to ``out`` if it is prose."""
+    line = raw.rstrip("\r")
+    stripped = line.lstrip()
+    if not stripped or stripped[0] == ">" or line.startswith(("    ", "\t")):
+        return
+    if _maybe_output(stripped) and _OUTPUT_LINE_RE.match(line):
+        return
+    if "   " in line and len(line) < 300 and _TABLE_LINE_RE.search(line):
+        return
+    out.append((start, start + len(line)))
 
 
 def _maybe_output(stripped: str) -> bool:
@@ -119,7 +160,13 @@ def _maybe_output(stripped: str) -> bool:
 
 def mask_line(line: str) -> str:
     """Replace the inside of quoted strings and inline code with ``~`` (same length)."""
-    if '"' in line or "`" in line or "'" in line or "“" in line or "‘" in line:
+    if (
+        '"' in line
+        or "`" in line
+        or "“" in line
+        or "‘" in line
+        or ("'" in line and _OPEN_SQUOTE_RE.search(line) is not None)
+    ):
         return _MASK_RE.sub(_mask_match, line)
     return line
 
@@ -131,6 +178,19 @@ def _mask_match(m: re.Match[str]) -> str:
 
 def sentences(line: str) -> list[tuple[int, int]]:
     """Sentence spans within one prose line, trimmed of surrounding whitespace."""
+    if (
+        ". " not in line
+        and "! " not in line
+        and "? " not in line
+        and "\t" not in line
+        and '" ' not in line
+        and "' " not in line
+        and ") " not in line
+        and "] " not in line
+    ) or _SENT_END_RE.search(line) is None:  # one sentence: the common case
+        body = line.strip()
+        lead = len(line) - len(line.lstrip())
+        return [(lead, lead + len(body))] if len(body) > 1 else []
     out: list[tuple[int, int]] = []
     begin = 0
     for m in _SENT_END_RE.finditer(line):
@@ -151,14 +211,36 @@ def sentences(line: str) -> list[tuple[int, int]]:
     return trimmed
 
 
-def split_clauses(sentence: str, splitter: re.Pattern[str]) -> list[tuple[int, int]]:
-    """Clause spans of a (lowercased) sentence, cut where ``splitter`` matches."""
+def split_clauses(
+    sentence: str, punct: re.Pattern[str], conj: re.Pattern[str]
+) -> list[tuple[int, int]]:
+    """Clause spans of a (lowercased) sentence, cut where ``punct`` or ``conj`` match.
+
+    ``conj`` (a bare "and"/"but"/"so" before a new subject) only runs when the sentence
+    has one of those words.
+    """
+    cuts: list[tuple[int, int]] = []
+    if (
+        "," in sentence
+        or ";" in sentence
+        or ":" in sentence
+        or "—" in sentence
+        or "–" in sentence
+        or " -" in sentence
+    ):
+        cuts = [m.span() for m in punct.finditer(sentence)]
+    if " and " in sentence or " but " in sentence or " so " in sentence:
+        more = [m.span() for m in conj.finditer(sentence)]
+        if more:
+            cuts = sorted(cuts + more)
+    if not cuts:
+        return [(0, len(sentence))]
     out: list[tuple[int, int]] = []
     begin = 0
-    for m in splitter.finditer(sentence):
-        if m.start() > begin:
-            out.append((begin, m.start()))
-        begin = m.end()
+    for start, end in cuts:
+        if start > begin:
+            out.append((begin, start))
+        begin = max(begin, end)
     if begin < len(sentence):
         out.append((begin, len(sentence)))
     return out
@@ -183,7 +265,7 @@ def rewrite(text: str, capitalize: bool = True) -> str:
         text = text.split(None, 1)[1]
     if low.endswith("please"):
         text = _PLEASE_TAIL_RE.sub("", text)
-    if _HAS_PRONOUN_RE.search(low):
+    if not _PRONOUN_WORDS.isdisjoint(low.split()):
         text = _PRONOUN_RE.sub(_third_person, text)
     if len(text) > _MAX_CONTENT:
         text = text[:_MAX_CONTENT].rsplit(" ", 1)[0] + "…"

@@ -53,7 +53,11 @@ def rebuild_view(stored: Sequence[StoredMessage]) -> RebuiltView:
     are left out of ``messages``; the caller inserts their results (synthesized or newly
     produced) at ``position + 1`` onwards in call order.
     """
-    items = [s.message for s in stored if not s.folded and s.message.role != "system"]
+    items = [
+        s.message
+        for s in stored
+        if not s.folded and not s.rewound and s.message.role != "system"  # rewound: /rewind
+    ]
     owner: dict[str, int] = {}
     answers: dict[int, dict[str, Message]] = {}
     for k, msg in enumerate(items):
@@ -158,6 +162,8 @@ def replay_events(stored: Sequence[StoredMessage], states: dict[str, CallState])
     events: list[p.Event] = []
     names: dict[str, str] = {}
     for item in stored:
+        if item.rewound:  # cut by /rewind: kept in the database, not shown again
+            continue
         msg = item.message
         if msg.role == "user":
             events.append(p.UserMessage(msg.content or "", replay=True))

@@ -21,6 +21,7 @@ from typing import Any
 from hermes.config import ModelConfig
 from hermes.messages import Message, ToolCall, Usage
 from hermes.model_stream import CallDelta, ToolCallAssembler
+from hermes.text_tool_calls import TextCallStream
 
 
 class ModelError(Exception):
@@ -139,8 +140,14 @@ class ModelClient:
         started = time.monotonic()
         attempt = 0
         while True:
+            text_calls = self._text_call_stream(tools)
+            sink = on_text
+            if text_calls is not None and on_text is not None:
+                sink = _filtered(text_calls, on_text)
             try:
-                reply = await self._attempt(body, on_text, on_reasoning)
+                reply = await self._attempt(body, sink, on_reasoning)
+                if text_calls is not None:
+                    reply = _with_text_calls(reply, text_calls, on_text)
             except _Retryable as exc:
                 if attempt >= self.config.max_retries:
                     raise ModelError(
@@ -168,6 +175,11 @@ class ModelClient:
                 latency_ms=latency,
                 request_bytes=request_bytes,
             )
+
+    def _text_call_stream(self, tools: Sequence[dict[str, Any]]) -> TextCallStream | None:
+        if not self.config.text_tool_calls or not tools:
+            return None
+        return TextCallStream({t["function"]["name"] for t in tools if "function" in t})
 
     def _backoff(self, attempt: int, retry_after: float | None) -> float:
         if retry_after is not None:
@@ -303,6 +315,33 @@ class ModelClient:
             return []
         data = response.json().get("data")
         return [m for m in data if isinstance(m, dict)] if isinstance(data, list) else []
+
+
+def _filtered(stream: TextCallStream, sink: TextSink) -> TextSink:
+    """Show streamed text except what may turn out to be a call written as text."""
+
+    def feed(piece: str) -> None:
+        shown = stream.feed(piece)
+        if shown:
+            sink(shown)
+
+    return feed
+
+
+def _with_text_calls(
+    reply: ModelReply, stream: TextCallStream, sink: TextSink | None
+) -> ModelReply:
+    """Turn a call written as text into a proper tool call (native calls win)."""
+    from dataclasses import replace
+
+    rest, parsed = stream.finish()
+    if reply.tool_calls or parsed is None or reply.truncated:
+        if rest and sink is not None:
+            sink(rest)
+        return reply
+    if rest and sink is not None:
+        sink(rest)
+    return replace(reply, content=parsed.text, tool_calls=parsed.calls, finish_reason="tool_calls")
 
 
 def _error_text(source: Any) -> str:

@@ -68,8 +68,53 @@ class Shutdown:
     """End the session: interrupt anything running and close the event stream."""
 
 
+# -- checkpoints (hermes/checkpoints.py): /undo, /redo, /rewind
+
+
+ConflictChoice: TypeAlias = Literal["keep_mine", "take_checkpoint", "skip"]
+
+
+@dataclass(frozen=True)
+class Undo:
+    """Revert the file changes of the last ``turns`` turns that changed files."""
+
+    turns: int = 1
+
+
+@dataclass(frozen=True)
+class Redo:
+    """Re-apply the file changes of the most recently undone turn."""
+
+
+@dataclass(frozen=True)
+class Rewind:
+    """Go back to before ``turn``: its files and later ones, and/or the conversation."""
+
+    turn: int
+    files: bool = True
+    conversation: bool = True
+
+
+@dataclass(frozen=True)
+class ConflictReply:
+    """The answer to a ``ConflictFound`` event."""
+
+    path: str
+    choice: ConflictChoice
+
+
 Op: TypeAlias = (
-    UserTurn | Interrupt | ApprovalReply | Compact | SetModel | SetApprovalMode | Shutdown
+    UserTurn
+    | Interrupt
+    | ApprovalReply
+    | Compact
+    | SetModel
+    | SetApprovalMode
+    | Shutdown
+    | Undo
+    | Redo
+    | Rewind
+    | ConflictReply
 )
 
 # ------------------------------------------------------------------------ events
@@ -236,6 +281,44 @@ class TurnAborted:
     reason: str
 
 
+@dataclass(frozen=True)
+class ConflictFound:
+    """Undo/redo/rewind found ``path`` changed since the agent (or the undo) left it.
+    Answer with ``ConflictReply(path, choice)``; nothing is written until then."""
+
+    path: str
+    turn: int
+    operation: str  # undo | redo | rewind
+    reason: str
+    user_diff: str = ""  # what the user changed since
+    restore_diff: str = ""  # what taking the checkpoint would do to the file now
+
+
+@dataclass(frozen=True)
+class UndoDone:
+    """An undo (or redo, ``redo=True``) finished; ``note`` is for the user as it is."""
+
+    turns: tuple[int, ...]
+    files_restored: tuple[str, ...]
+    files_skipped: tuple[str, ...] = ()
+    note: str = ""
+    redo: bool = False
+    details: tuple[str, ...] = ()  # "path: why it was skipped"
+
+
+@dataclass(frozen=True)
+class RewindDone:
+    """A rewind finished; ``prompt`` is the chosen turn's prompt (to edit and resend)."""
+
+    turn: int
+    files: bool
+    conversation: bool
+    files_restored: tuple[str, ...] = ()
+    files_skipped: tuple[str, ...] = ()
+    prompt: str = ""
+    note: str = ""
+
+
 Event: TypeAlias = (
     SessionStarted
     | TurnStarted
@@ -256,6 +339,9 @@ Event: TypeAlias = (
     | Error
     | TurnComplete
     | TurnAborted
+    | ConflictFound
+    | UndoDone
+    | RewindDone
 )
 
 _OP_TYPES: tuple[type, ...] = (
@@ -266,6 +352,10 @@ _OP_TYPES: tuple[type, ...] = (
     SetModel,
     SetApprovalMode,
     Shutdown,
+    Undo,
+    Redo,
+    Rewind,
+    ConflictReply,
 )
 _EVENT_TYPES: tuple[type, ...] = (
     SessionStarted,
@@ -287,6 +377,9 @@ _EVENT_TYPES: tuple[type, ...] = (
     Error,
     TurnComplete,
     TurnAborted,
+    ConflictFound,
+    UndoDone,
+    RewindDone,
 )
 _BY_NAME: dict[str, type] = {t.__name__: t for t in (*_OP_TYPES, *_EVENT_TYPES)}
 

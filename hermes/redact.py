@@ -78,7 +78,7 @@ _RULES: tuple[_Rule, ...] = (
         ("://",),
         False,
         # user:password@host in any URL
-        re.compile(r"(\b[a-zA-Z][a-zA-Z0-9+.\-]*://[^\s/:@\"'<>]*:)([^\s/@\"'<>]+)(?=@)"),
+        re.compile(r"(\b[a-zA-Z][a-zA-Z0-9+.\-]*://[^\s/:@\"'<>\[\]]*:)([^\s/@\"'<>]+)(?=@)"),
         _keep_prefix("url-password"),
     ),
     (

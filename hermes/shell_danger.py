@@ -13,58 +13,24 @@ import re
 import unicodedata
 from collections.abc import Sequence
 
-from hermes.shell_rules import (
-    NETWORK_PROGRAMS,
+from hermes.shell_git import split_git
+from hermes.shell_rules import NETWORK_PROGRAMS, is_network
+from hermes.shell_wrappers import (
     SHELLS,
     Argv,
     base,
     is_interpreter,
-    is_network,
     long_matches,
     short_has,
-    split_git,
     unwrap,
 )
 
 SYSTEM_DIRS = frozenset(
-    {
-        "/bin",
-        "/boot",
-        "/dev",
-        "/etc",
-        "/home",
-        "/lib",
-        "/lib32",
-        "/lib64",
-        "/media",
-        "/mnt",
-        "/opt",
-        "/proc",
-        "/root",
-        "/run",
-        "/sbin",
-        "/snap",
-        "/srv",
-        "/sys",
-        "/usr",
-        "/var",
-        "/usr/bin",
-        "/usr/lib",
-        "/usr/lib64",
-        "/usr/local",
-        "/usr/sbin",
-        "/usr/share",
-        "/usr/include",
-        "/var/lib",
-        "/var/log",
-        "/Applications",
-        "/Library",
-        "/System",
-        "/Users",
-        "/Volumes",
-        "/private",
-        "/cores",
-    }
+    (
+        "/bin /boot /dev /etc /home /lib /lib32 /lib64 /media /mnt /opt /proc /root /run /sbin /snap /srv "
+        "/sys /usr /var /usr/bin /usr/lib /usr/lib64 /usr/local /usr/sbin /usr/share /usr/include "
+        "/var/lib /var/log /Applications /Library /System /Users /Volumes /private /cores"
+    ).split()
 )
 _SYSTEM_FILE_ROOTS = ("/etc/", "/boot/", "/usr/", "/bin/", "/sbin/", "/lib/", "/lib64/", "/System/")
 _DISK = r"/dev/(?:(?:sd|hd|vd|xvd)[a-z]|nvme\d|mmcblk\d|r?disk\d|disk/|md\d|dm-\d|mapper/|loop\d|nbd\d|sr\d|root\b)"

@@ -20,9 +20,9 @@ _parser: Any = None
 _ASCII_CONTROL = re.compile(r"[\x00-\x09\x0b-\x1f\x7f]")
 # A backslash-newline glues the two sides into one word in bash, but tree-sitter
 # treats it as a word break; between two non-blank characters the two disagree.
-_JOINING_CONTINUATION = re.compile(r"\S\\\n\S")
-# tree-sitter-bash drops an escaped blank that starts a word; bash keeps it in the word.
-_LEADING_ESCAPED_BLANK = re.compile(r"(?:^|[\s;|&()])\\ ")
+_CONTINUATION = re.compile(r"\\\n")
+# tree-sitter-bash drops an escaped blank that starts a token; bash keeps it in the word.
+_LEADING_ESCAPED_BLANK = re.compile(r"(?:^|[\s;|&()'\"])\\ ")
 _CONTROL_NAMES = {"\r": "carriage return \\r", "\t": "tab", "\x1b": "escape", "\x00": "NUL"}
 _BIDI = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\u200e\u200f")
 _ZERO_WIDTH = frozenset("\u200b\u200c\u200d\ufeff\u2060")
@@ -55,11 +55,28 @@ def precheck(command: str) -> str | None:
             problem = _non_ascii_problem(ch)
             if problem:
                 return problem
-    if "\\\n" in command and _JOINING_CONTINUATION.search(command):
+    if "\\\n" in command and _joining_continuation(command):
         return "line continuation inside a word"
     if "\\ " in command and _LEADING_ESCAPED_BLANK.search(command):
         return "escaped space at the start of a word"
     return None
+
+
+def _joining_continuation(command: str) -> bool:
+    """Whether a backslash-newline glues two words together in bash.
+
+    tree-sitter-bash treats a continuation as a word break; bash removes it, so the
+    two only agree when a real (unescaped) blank sits on one side of it.
+    """
+    for m in _CONTINUATION.finditer(command):
+        i = m.start()
+        before = command[i - 1] if i else " "
+        escaped = i >= 2 and command[i - 2] == "\\"
+        after = command[i + 2] if i + 2 < len(command) else " "
+        if (before in " \n" and not escaped) or after in " \n":
+            continue
+        return True
+    return False
 
 
 def _non_ascii_problem(ch: str) -> str | None:

@@ -31,7 +31,8 @@ from hermes.shell_parse import (
     resolve_word,
     words_are_separate,
 )
-from hermes.shell_rules import SHELLS, is_network, judge, prefix_of, unwrap
+from hermes.shell_rules import is_network, judge, prefix_of
+from hermes.shell_wrappers import SHELLS, unwrap
 
 __all__ = ["CommandVerdict", "SimpleCommand", "analyze_command"]
 

@@ -10,10 +10,13 @@ import argparse
 import sys
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from hermes.config import Config, ConfigError, Overrides, check_endpoint, load_config
-from hermes.engine import Engine
 from hermes.store import SessionNotFound, SessionRecord, Store, StoreError, open_store
+
+if TYPE_CHECKING:  # imported when a session is prepared: the TUI draws before loading it
+    from hermes.engine import Engine
 
 
 class StartupError(Exception):
@@ -98,6 +101,7 @@ def prepare_session(args: argparse.Namespace, *, interactive: bool) -> Setup:
         record = find_resume(args, store, workspace)
         if record is not None:
             workspace, config = _resumed_settings(record, workspace, config, args)
+        from hermes.engine import Engine
         from hermes.system_prompt import build_system_prompt
 
         prompt = build_system_prompt(workspace, config, warn=_warn)

@@ -51,7 +51,8 @@ _SESSION_COLS = (
     "prompt_tokens, completion_tokens"
 )
 _MESSAGE_COLS = (
-    "id, seq, role, content, tool_calls, tool_call_id, created_at, interrupted, synthetic, folded"
+    "id, seq, role, content, tool_calls, tool_call_id, created_at, interrupted, synthetic, folded, "
+    "rewound"
 )
 
 
@@ -219,7 +220,7 @@ class Store(Database):
             (session_id,),
         )
         out = []
-        for mid, seq, role, content, calls, tcid, created, intr, synth, folded in rows:
+        for mid, seq, role, content, calls, tcid, created, intr, synth, folded, rewound in rows:
             tool_calls: tuple[ToolCall, ...] = ()
             if calls:
                 tool_calls = tuple(
@@ -227,7 +228,11 @@ class Store(Database):
                     for c in json.loads(str(calls))
                 )
             msg = Message(role=role, content=content, tool_calls=tool_calls, tool_call_id=tcid)
-            out.append(StoredMessage(mid, seq, msg, created, bool(intr), bool(synth), bool(folded)))
+            out.append(
+                StoredMessage(
+                    mid, seq, msg, created, bool(intr), bool(synth), bool(folded), bool(rewound)
+                )
+            )
         return out
 
     # ------------------------------------------------------------------ drafts

@@ -88,6 +88,74 @@ MIGRATIONS: dict[int, tuple[str, ...]] = {
             updated_at REAL NOT NULL
         )""",
     ),
+    # 3: compaction records (resume rebuilds the compacted view from the latest summary
+    # plus the messages not folded) and the fact store (hermes.facts).
+    3: (
+        """CREATE TABLE compactions (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            session_id TEXT NOT NULL REFERENCES sessions (id) ON DELETE CASCADE,
+            kind TEXT NOT NULL,
+            summary TEXT NOT NULL DEFAULT '',
+            folded_through_seq INTEGER NOT NULL,
+            turns_folded INTEGER NOT NULL DEFAULT 0,
+            total_folded INTEGER NOT NULL DEFAULT 0,
+            tokens_before INTEGER NOT NULL DEFAULT 0,
+            tokens_after INTEGER NOT NULL DEFAULT 0,
+            created_at REAL NOT NULL
+        )""",
+        "CREATE INDEX compactions_by_session ON compactions (session_id, id)",
+        """CREATE TABLE facts (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            category TEXT NOT NULL,
+            content TEXT NOT NULL,
+            normalized TEXT NOT NULL,
+            subject TEXT NOT NULL DEFAULT '',
+            workspace TEXT NOT NULL DEFAULT '',
+            confidence REAL NOT NULL,
+            origin TEXT NOT NULL DEFAULT 'rules',
+            source_session TEXT REFERENCES sessions (id) ON DELETE SET NULL,
+            source_message INTEGER REFERENCES messages (id) ON DELETE SET NULL,
+            source_text TEXT NOT NULL DEFAULT '',
+            first_seen REAL NOT NULL,
+            last_seen REAL NOT NULL,
+            times_seen INTEGER NOT NULL DEFAULT 1,
+            superseded_by INTEGER
+        )""",
+        "CREATE UNIQUE INDEX facts_by_content ON facts (workspace, normalized)",
+        "CREATE INDEX facts_by_subject ON facts (subject)",
+        """CREATE TABLE fact_scans (
+            session_id TEXT PRIMARY KEY REFERENCES sessions (id) ON DELETE CASCADE,
+            through_seq INTEGER NOT NULL
+        )""",
+    ),
+    # 4: checkpoints (hermes.checkpoints): the turns of a session, the workspace states
+    # recorded for /undo and /rewind (commits in the shadow repository), and messages
+    # cut from the model's view by a rewind (kept, marked).
+    4: (
+        """CREATE TABLE session_turns (
+            session_id TEXT NOT NULL REFERENCES sessions (id) ON DELETE CASCADE,
+            turn INTEGER NOT NULL,
+            seq INTEGER NOT NULL,
+            prompt TEXT NOT NULL,
+            created_at REAL NOT NULL,
+            undone INTEGER NOT NULL DEFAULT 0,
+            rewound INTEGER NOT NULL DEFAULT 0,
+            PRIMARY KEY (session_id, turn)
+        )""",
+        """CREATE TABLE checkpoints (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            session_id TEXT NOT NULL REFERENCES sessions (id) ON DELETE CASCADE,
+            turn INTEGER NOT NULL,
+            call_id TEXT NOT NULL DEFAULT '',
+            kind TEXT NOT NULL,
+            commit_sha TEXT NOT NULL,
+            paths TEXT,
+            skipped TEXT NOT NULL DEFAULT '[]',
+            created_at REAL NOT NULL
+        )""",
+        "CREATE INDEX checkpoints_by_turn ON checkpoints (session_id, turn, id)",
+        "ALTER TABLE messages ADD COLUMN rewound INTEGER NOT NULL DEFAULT 0",
+    ),
 }
 
 SCHEMA_VERSION = max(MIGRATIONS)

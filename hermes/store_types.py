@@ -42,6 +42,7 @@ class StoredMessage:
     interrupted: bool = False
     synthetic: bool = False
     folded: bool = False
+    rewound: bool = False  # cut from the model's view by /rewind (hermes.checkpoints)
 
 
 @dataclass(frozen=True)

@@ -8,9 +8,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from hermes.config import Config
 from hermes.prompt import system_prompt
+
+if TYPE_CHECKING:
+    from hermes.store import Store
 
 
 def estimate_tokens(text: str) -> int:
@@ -19,9 +23,14 @@ def estimate_tokens(text: str) -> int:
 
 
 def build_system_prompt(
-    workspace: Path, config: Config, warn: Callable[[str], None] | None = None
+    workspace: Path,
+    config: Config,
+    warn: Callable[[str], None] | None = None,
+    store: Store | None = None,
 ) -> str:
-    """The system prompt for a new or resumed session."""
+    """The system prompt for a new or resumed session. Remembered facts come from
+    ``store`` (else the default database, when it exists)."""
+    from hermes.facts_prompt import remembered_facts_block
     from hermes.skills import (
         discover_skills,
         find_instruction_files,
@@ -44,4 +53,8 @@ def build_system_prompt(
     index = skills_index(scan, config.prompt.skills_budget_tokens, count=estimate_tokens)
     if index:
         blocks.append(index)
+    budget = config.prompt.facts_budget_tokens
+    blocks.append(
+        remembered_facts_block(str(workspace), budget, count=estimate_tokens, store=store)
+    )
     return system_prompt(workspace, blocks)

@@ -11,7 +11,10 @@ from __future__ import annotations
 import asyncio
 import threading
 from collections.abc import Sequence
+from pathlib import Path
 
+from hermes import checkpoints
+from hermes import compaction_hooks as ctx
 from hermes import protocol as p
 from hermes.approvals import CallFacts, headless_denial
 from hermes.classify import classify
@@ -164,6 +167,7 @@ async def _deliver_queued(state: SessionState) -> None:
 
 async def _stream_reply(state: SessionState, stream: _Stream) -> ModelReply:
     emit = state.emit
+    await ctx.before_request(state)  # compaction at the threshold, digests if it cannot fit
 
     draft = stream.draft = DraftSaver(state.store, state.id, on_error=lambda m: emit(p.Warning(m)))
 
@@ -204,6 +208,7 @@ async def _stream_reply(state: SessionState, stream: _Stream) -> ModelReply:
     state.completion_tokens += completion_tokens
     if prompt_tokens:
         state.context_tokens = prompt_tokens + completion_tokens
+    ctx.note_usage(state, len(view), prompt_tokens)
     record = ModelCallRecord(
         model=state.model.config.name,
         request_bytes=reply.request_bytes,
@@ -297,6 +302,8 @@ async def _run_calls(
             await asyncio.to_thread(state.store.set_call_status, state.id, pc.call.id, "running")
         if store_failed:
             raise store_failed[0]
+        if pc.tool_class != "read":  # a restorable checkpoint, committed before it runs
+            await checkpoints.before_call(state, pc)
         summary = facts[pc.index].classification_reason
         emit(p.ToolCallBegin(pc.call.id, pc.call.name, pc.call.arguments, pc.tool_class, summary))
 
@@ -351,6 +358,29 @@ async def _persist_grant(state: SessionState, rules: tuple[str, ...]) -> None:
     state.emit(p.Warning(f"saved {', '.join(rules)} to {path} (approvals.persist)"))
 
 
+def edit_preview(pc: PreparedCall, workspace: Path) -> str:
+    """The unified diff a write_file/patch call would make ("" when it cannot tell)."""
+    from hermes.tools.output import decode, unified_diff
+
+    args = pc.args or {}
+    if pc.call.name not in ("write_file", "patch") or not pc.paths:
+        return ""
+    path = pc.paths[0]
+    shown = str(path.relative_to(workspace)) if path.is_relative_to(workspace) else str(path)
+    try:
+        old = decode(path.read_bytes()) if path.is_file() else None
+    except OSError:
+        return ""
+    old_s, new_s = args.get("old_string"), args.get("new_string")
+    if pc.call.name == "write_file":
+        new = args.get("content")
+    elif old is not None and isinstance(old_s, str) and old_s and isinstance(new_s, str):
+        new = old.replace(old_s, new_s, -1 if args.get("replace_all") is True else 1)
+    else:
+        return ""
+    return unified_diff(old, new, shown) if isinstance(new, str) and new != old else ""
+
+
 async def _gate(state: SessionState, pc: PreparedCall, facts: CallFacts) -> GateOutcome:
     decision = state.policy.decide(facts)
     if decision.action == "allow":
@@ -377,7 +407,9 @@ async def _gate(state: SessionState, pc: PreparedCall, facts: CallFacts) -> Gate
             reason=decision.reason,
             always_rules=decision.always_rules,
             catastrophic=decision.catastrophic,
-            preview=facts.command or "",
+            preview=facts.command
+            if facts.command
+            else await asyncio.to_thread(edit_preview, pc, state.workspace),
         )
     )
     try:

@@ -329,3 +329,36 @@ async def test_max_tokens_sent_only_when_configured(
     await run_prompt(make_engine(cfg, workspace, store), "y")
     assert "max_tokens" not in server.requests[0].body
     assert server.requests[1].body["max_tokens"] == 77
+
+
+async def test_tool_calls_written_as_text_become_real_calls(
+    server: ScriptedServer, store: Store, workspace: Path
+) -> None:
+    (workspace / "a.txt").write_text("alpha\n")
+    text = 'Let me read it.\n<tool_call>{"name": "read_file", "arguments": {"path": "a.txt"}}</tool_call>'
+    server.add(ScriptedReply(text=text, chunk_size=4), ScriptedReply(text="It says alpha."))
+    cfg = make_config(server.base_url, workspace, {"model": {"text_tool_calls": True}})
+    events = await run_prompt(make_engine(cfg, workspace, store), "read a.txt")
+    shown = "".join(e.text for e in of_type(events, p.AssistantDelta))
+    assert shown.startswith("Let me read it.") and "<tool_call>" not in shown
+    first = of_type(events, p.AssistantMessage)[0]
+    assert first.text == "Let me read it."
+    assert [(c.name, json.loads(c.arguments)) for c in first.tool_calls] == [
+        ("read_file", {"path": "a.txt"})
+    ]
+    assert "alpha" in of_type(events, p.ToolCallEnd)[0].output
+    sent = server.requests[1].messages
+    assert sent[2]["tool_calls"][0]["function"]["name"] == "read_file"
+    assert sent[3]["role"] == "tool" and server.rejections == []
+
+
+async def test_text_calls_off_by_default(
+    server: ScriptedServer, store: Store, workspace: Path
+) -> None:
+    text = '<tool_call>{"name": "read_file", "arguments": {"path": "a.txt"}}</tool_call>'
+    server.add(ScriptedReply(text=text))
+    events = await run_prompt(
+        make_engine(make_config(server.base_url, workspace), workspace, store), "x"
+    )
+    assert of_type(events, p.TurnComplete)[0].text == text
+    assert of_type(events, p.ToolCallBegin) == []

@@ -90,7 +90,7 @@ def looks_like_diff(text: str) -> bool:
 
 def diff_text(diff: str, max_lines: int | None = None) -> Text:
     """A unified diff coloured line by line: additions green, removals red, hunks cyan."""
-    out = Text(no_wrap=False, end="")
+    out = Text(no_wrap=False)
     lines = diff.splitlines()
     shown = lines if max_lines is None else lines[:max_lines]
     for i, line in enumerate(shown):
@@ -110,6 +110,15 @@ def diff_text(diff: str, max_lines: int | None = None) -> Text:
     if max_lines is not None and len(lines) > max_lines:
         out.append(f"\n… {len(lines) - max_lines} more diff lines", style="dim italic")
     return out
+
+
+def short_rule(rule: str, workspace: str) -> str:
+    """An approval rule as the user reads it: paths inside the workspace made relative."""
+    tool, sep, pattern = rule.partition(":")
+    root = workspace.rstrip("/") + "/"
+    if sep and workspace and pattern.startswith(root):
+        return f"{tool}:{pattern[len(root) :]}"
+    return rule
 
 
 def diff_stats(diff: str) -> tuple[int, int]:

@@ -65,6 +65,7 @@ class ToolEntry(Entry):
 class NoticeEntry(Entry):
     level: str = "info"  # info | warning | error
     text: str = ""
+    kind: str = ""  # "retry": updated in place by the next retry of the same request
 
 
 @dataclass
@@ -316,7 +317,12 @@ class Transcript:
             self.current.reasoning = ""
             self.current.generation += 1
             change.updated.append(self.current)
-        self.add(NoticeEntry(level="warning", text=ev.message), change)
+        last = self.entries[-1] if self.entries else None
+        if ev.kind == "retry" and isinstance(last, NoticeEntry) and last.kind == "retry":
+            last.text = ev.message  # one line per failing request, not one per attempt
+            change.updated.append(last)
+            return
+        self.add(NoticeEntry(level="warning", text=ev.message, kind=ev.kind), change)
 
     def _end_turn(self, change: Change) -> None:
         self._finish_stream(change)
