@@ -84,6 +84,9 @@ def build_parser() -> argparse.ArgumentParser:
     cli_approvals.register(sub)
     cli_facts.register(sub)
     cli_mcp.register(sub)
+    from hermes import cli_batch
+
+    cli_batch.register(sub)
     return parser
 
 
@@ -117,8 +120,15 @@ def _run_interactive(args: argparse.Namespace) -> int:
     """The TUI, or with ``--plain`` the line REPL; ``--resume`` without an ID opens the
     session picker. Textual is imported only here, so the other modes start fast."""
     plain = bool(getattr(args, "plain", False))
-    if not sys.stdin.isatty() or (not plain and not sys.stdout.isatty()):
-        what = "stdin" if not sys.stdin.isatty() else "stdout"
+    if plain and not sys.stdin.isatty():
+        print(
+            "hermes: --plain reads keys from a terminal, and stdin is not one. Use "
+            "'hermes -p \"PROMPT\"' for a headless run.",
+            file=sys.stderr,
+        )
+        return EXIT_USAGE
+    if not plain and (not sys.stdout.isatty() or not sys.stdin.isatty()):
+        what = "stdout" if not sys.stdout.isatty() else "stdin"
         print(
             f"hermes: {what} is not a terminal, so the TUI cannot draw. Use "
             "'hermes -p \"PROMPT\"' for a headless run or 'hermes --plain' for line mode.",
@@ -130,7 +140,10 @@ def _run_interactive(args: argparse.Namespace) -> int:
 
     launcher = Launcher(args)
     try:
-        setup = launcher.first()
+        if plain:
+            setup = launcher.first()
+        else:
+            launcher.check()  # what a person can fix fails here; the engine loads later
     except StartupError as exc:
         print(f"hermes: error: {exc}", file=sys.stderr)
         return exc.exit_code
@@ -140,7 +153,7 @@ def _run_interactive(args: argparse.Namespace) -> int:
         return run_plain(setup, launcher)
     from hermes.tui.app import HermesApp
 
-    app = HermesApp(setup, launcher=launcher, pick=launcher.wants_picker)
+    app = HermesApp(launcher=launcher, pick=launcher.wants_picker)
     code = app.run()
     return code if isinstance(code, int) else EXIT_OK
 

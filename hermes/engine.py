@@ -47,7 +47,9 @@ class Engine:
         self._resumed = resumed
         self._pending: tuple[Unanswered, ...] = ()  # calls to offer again (resume)
         self._resync = False  # a commit failed: rebuild from the store before going on
-        self._ending = False  # the turn has emitted its last event; bookkeeping remains
+        # A turn that has emitted its last event and only records what it left
+        # (checkpoints): an undo may follow it, an interrupt waits for it.
+        self._ending: asyncio.Task[None] | None = None
         self._closed = False
         self._model_name = model_name
         state.emit = self._emit
@@ -228,30 +230,35 @@ class Engine:
             self._emit(p.Error(f"the turn failed: {type(exc).__name__}: {exc}"))
             self._emit(p.TurnAborted(reason="internal error"))
         finally:
-            self._ending = True  # record what the agent left (checkpoints): let it finish
+            self._ending = asyncio.current_task()  # record what the agent left: let it finish
             try:
                 await asyncio.shield(checkpoints.end_turn(s))
             finally:
-                self._ending = False
-            if s.queued_user and not interrupted and not self._closed:
+                self._ending = None
+            chained = self._turn is not asyncio.current_task()  # an undo waits to go next
+            if s.queued_user and not interrupted and not self._closed and not chained:
                 # typed while the turn was ending: it would wait for the next message
                 self._turn = asyncio.create_task(self._run(None))
 
     def _checkpoint_op(self, op: p.Undo | p.Redo | p.Rewind) -> None:
         """Undo/redo/rewind run like a turn (one at a time), after a turn's bookkeeping."""
-        if self.busy and not self._ending:
+        if self.busy and not self._finishing:
             self._emit(p.Warning("a turn is running: wait for it to end, or interrupt it first"))
             return
         previous = self._turn
 
         async def run() -> None:
             if previous is not None:
-                await asyncio.gather(previous, return_exceptions=True)
+                await asyncio.wait([previous])  # never cancels it
             await checkpoints.run_op(self.state, op, rebuild=self._reload_view)
             if self.state.queued_user and not self._closed:  # typed meanwhile
                 await self._run(None)
 
         self._turn = asyncio.create_task(run())
+
+    @property
+    def _finishing(self) -> bool:
+        return self._turn is not None and self._turn is self._ending
 
     async def _reload_view(self) -> None:
         """The model's view from the store, as resume builds it (after a rewind)."""
@@ -273,8 +280,8 @@ class Engine:
         turn = self._turn
         if turn is None or turn.done():
             return
-        if self._ending:  # the turn is over; only its checkpoint record is being written
-            await asyncio.gather(turn, return_exceptions=True)
+        if self._finishing:  # the turn is over; only its checkpoint record is being written
+            await asyncio.wait([turn])
             return
         turn.cancel()
         await asyncio.gather(turn, return_exceptions=True)

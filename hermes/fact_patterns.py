@@ -262,11 +262,15 @@ PERSON_PRONOUNS: Final = frozenset(
     "he she they someone somebody everyone everybody people nobody".split()
 )
 PERSON_NOUNS: Final = frozenset(
-    "colleague colleagues coworker coworkers co-worker co-workers teammate teammates team "
-    "teamlead tech lead manager boss friend friends designer designers cto ceo pm product "
-    "maintainer maintainers developer developers engineer engineers reviewer reviewers intern "
-    "interns contractor contractors client clients customer customers user users author "
-    "authors admin admins ops tester architect mentor predecessor".split()
+    w + p
+    for w in (
+        "colleague colleagues coworker coworkers co-worker co-workers teammate teammates team "
+        "teamlead tech lead manager boss friend friends designer designers cto ceo pm product "
+        "maintainer maintainers developer developers engineer engineers reviewer reviewers "
+        "intern interns contractor contractors client clients customer customers user users "
+        "author authors admin admins ops tester architect mentor predecessor"
+    ).split()
+    for p in ("", ",", ".", ";", ":")
 )
 NEG_IMPERATIVE_VERBS: Final = re.compile(
     r"^(?:use|using|add|adding|write|writing|put|putting|include|including|leave|leaving|"
@@ -369,7 +373,10 @@ NAME_VERB_RE: Final = re.compile(
     r"^(?P<name>[A-Z][a-z]+)\s+(?:\w+ly\s+|always\s+|also\s+|still\s+|never\s+)?"
     r"(?:prefers|preferred|likes|liked|uses|used|loves|hates|swears by|wants|insists)\b"
 )
-FIRST_PERSON_START_RE: Final = re.compile(r"^(?:i|i'm|i've|i'd|we|we're|we've|me|us)\b")
+# The verbs of NAME_VERB_RE, as the second or third word of a clause.
+NAME_VERBS: Final = frozenset(
+    "prefers preferred likes liked uses used loves hates swears wants insists".split()
+)
 NOT_SPEAKERS: Final = frozenset(
     "don't do not never always please to you i we should would can will ever just also "
     "and so but or then".split()

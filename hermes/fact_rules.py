@@ -235,7 +235,7 @@ def _is_reported(low: str, cased: str) -> bool:
     words = low.split(None, 9)
     if (
         first in fp.PERSON_DETERMINERS
-        and any(w.rstrip(",.;:") in fp.PERSON_NOUNS for w in words[1:5])
+        and not fp.PERSON_NOUNS.isdisjoint(words[1:5])
         and fp.PERSON_RE.match(low) is not None
     ):
         return True
@@ -245,7 +245,8 @@ def _is_reported(low: str, cased: str) -> bool:
         subj = low[: m.start()]
         if fp.SPEAKER_RE.fullmatch(subj) and subj.split()[-1] not in fp.NOT_SPEAKERS:
             return True
-    n = fp.NAME_VERB_RE.match(cased) if cased[:1].isupper() else None
+    name_verb = cased[:1].isupper() and not fp.NAME_VERBS.isdisjoint(words[1:3])
+    n = fp.NAME_VERB_RE.match(cased) if name_verb else None
     return bool(n and not find_terms(n.group("name").lower()))
 
 

@@ -85,9 +85,9 @@ def _unparsed(text: str, reason: str) -> CommandVerdict:
     try:
         cat = textual_catastrophic(text)
         net = textual_network(text)
-    except RecursionError:
+    except Exception:  # still refuse to call it read-only; flags stay conservative
         cat, net = None, True
-    return CommandVerdict(False, reason, cat, (), False, net, False)
+    return CommandVerdict(False, reason, _printable(cat) or None, (), False, net, False)
 
 
 def _printable(text: str | None) -> str:
@@ -113,10 +113,11 @@ def _analyze(text: str, depth: int) -> CommandVerdict:
         return _unparsed(text, f"asks: {problem}")
     if depth > _MAX_DEPTH:
         return _unparsed(text, "asks: commands are nested too deeply")
-    root = get_parser().parse(text.encode("utf-8")).root_node
+    src = text.encode("utf-8")
+    root = get_parser().parse(src).root_node
     if has_error(root):
         return _unparsed(text, "asks: could not parse the command")
-    walker = _Walker(depth, text.encode("utf-8"))
+    walker = _Walker(depth, src)
     walker.visit(root)
     if not walker.commands and walker.ask is None:
         walker.note("no command to run")
@@ -128,7 +129,7 @@ def _analyze(text: str, depth: int) -> CommandVerdict:
     return CommandVerdict(
         read_only=read_only,
         reason=reason,
-        catastrophic=cat,
+        catastrophic=_printable(cat) or None,
         commands=tuple(walker.commands),
         parsed=True,
         network=walker.network,
@@ -156,42 +157,14 @@ _CONSTRUCTS = {
 }
 # Leaf-like nodes: not judged themselves, but searched for commands nested inside.
 _PASSIVE = frozenset(
-    {
-        "word",
-        "number",
-        "raw_string",
-        "string",
-        "string_content",
-        "concatenation",
-        "variable_name",
-        "special_variable_name",
-        "simple_expansion",
-        "expansion",
-        "ansi_c_string",
-        "translated_string",
-        "regex",
-        "test_operator",
-        "file_descriptor",
-        "heredoc_start",
-        "heredoc_body",
-        "heredoc_content",
-        "heredoc_end",
-        "command_name",
-        "binary_expression",
-        "unary_expression",
-        "ternary_expression",
-        "postfix_expression",
-        "parenthesized_expression",
-        "subscript",
-        "array",
-        "brace_expression",
-        "extglob_pattern",
-        "do_group",
-        "else_clause",
-        "elif_clause",
-        "case_item",
-        "comment",
-    }
+    (
+        "word number raw_string string string_content concatenation variable_name "
+        "special_variable_name simple_expansion expansion ansi_c_string translated_string regex "
+        "test_operator file_descriptor heredoc_start heredoc_body heredoc_content heredoc_end "
+        "command_name binary_expression unary_expression ternary_expression postfix_expression "
+        "parenthesized_expression subscript array brace_expression extglob_pattern do_group "
+        "else_clause elif_clause case_item comment"
+    ).split()
 )
 _OPERATOR_REASONS = {
     "&": "background job &",
@@ -212,14 +185,17 @@ class _Walker:
         self.structural = False
 
     def note(self, reason: str | None) -> None:
+        """Record a reason to ask; the first one recorded is the one shown."""
         if reason and self.ask is None:
             self.ask = reason
 
     def structure(self, reason: str) -> None:
+        """Record a reason that is about shell syntax, not about a program."""
         self.structural = True
         self.note(reason)
 
     def note_cat(self, reason: str | None) -> None:
+        """Record a catastrophe; the first one found is the one shown."""
         if reason and self.catastrophic is None:
             self.catastrophic = reason
 
@@ -276,12 +252,14 @@ class _Walker:
             self.nested(child)
 
     def nested(self, node: Any) -> None:
+        """Judge a node found inside another (a substitution in a word ...)."""
         if node.type in _PASSIVE:
             self.descend(node)
         else:
             self.visit(node)
 
     def declaration(self, node: Any) -> None:
+        """``export``/``declare``/``unset`` ...: never read-only."""
         keyword = node.children[0].type if node.children else "declare"
         self.structure(f"{keyword} changes shell state")
         argv = (keyword, *(node_text(c) for c in node.named_children))
@@ -289,6 +267,7 @@ class _Walker:
         self.descend(node)
 
     def command(self, node: Any) -> tuple[str, ...]:
+        """Judge one simple command; return its unwrapped argv."""
         assigns: list[Any] = []
         name_node: Any = None
         arg_nodes: list[Any] = []
@@ -361,7 +340,9 @@ class _Walker:
         static = not any(words[k - 1].problem for k in idx if k >= 1)
         if static:
             # A script built from expansions was already walked as part of this tree.
-            self.commands.extend(replace(c, wrappers=wrappers + c.wrappers) for c in sub.commands)
+            for c in sub.commands:
+                outer = wrappers + c.wrappers
+                self.commands.append(replace(c, wrappers=outer, prefix=_prefix(c.argv, outer)))
         self.network = self.network or sub.network
         self.note_cat(sub.catastrophic)
         if not sub.plain:

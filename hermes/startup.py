@@ -104,7 +104,7 @@ def prepare_session(args: argparse.Namespace, *, interactive: bool) -> Setup:
         from hermes.engine import Engine
         from hermes.system_prompt import build_system_prompt
 
-        prompt = build_system_prompt(workspace, config, warn=_warn)
+        prompt = build_system_prompt(workspace, config, warn=_warn, store=store)
         engine = Engine.create(
             config=config,
             store=store,

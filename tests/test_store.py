@@ -209,3 +209,17 @@ def test_unreadable_file_is_a_clear_error(tmp_path: Path) -> None:
         Store(path)
     assert str(path) in str(info.value)
     assert path.is_dir()
+
+
+def test_nested_writes_join_the_outer_transaction(store: Store) -> None:
+    with store._write():
+        s = store.create_session("/w", "m", "ask")
+        store.append_message(s.id, Message("user", "kept"))
+        with pytest.raises(SessionNotFound), store._write():
+            store.append_message(s.id, Message("user", "undone with its savepoint"))
+            store.append_message("missing", Message("user", "x"))
+    assert [m.message.content for m in store.load_messages(s.id)] == ["kept"]
+    with pytest.raises(RuntimeError), store._write():
+        store.create_session("/w", "m", "ask", title="rolled back")
+        raise RuntimeError
+    assert [x.title for x in store.list_sessions()] == [""]

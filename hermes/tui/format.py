@@ -203,3 +203,22 @@ def output_summary(output: str) -> str:
         return "no output"
     n = output.count("\n") + (0 if output.endswith("\n") else 1)
     return f"{n} line{'s' if n != 1 else ''}"
+
+
+def paragraph_cut(text: str) -> int:
+    """How much of ``text`` is whole paragraphs outside code fences (0: none yet)."""
+    cut = 0
+    fence = False
+    pos = 0
+    for line in text.splitlines(keepends=True):
+        pos += len(line)
+        if not line.endswith("\n"):
+            break
+        if line.lstrip().startswith(("```", "~~~")):
+            fence = not fence
+            if not fence:
+                cut = pos  # a closed fence is a whole block
+            continue
+        if not fence and not line.strip():
+            cut = pos
+    return cut

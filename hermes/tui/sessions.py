@@ -13,7 +13,8 @@ import copy
 from dataclasses import dataclass
 from pathlib import Path
 
-from hermes.startup import Setup, prepare_session
+from hermes.config import ConfigError, check_endpoint
+from hermes.startup import Setup, StartupError, find_resume, load, open_db, prepare_session
 from hermes.store import SessionNotFound, SessionRecord, Store, StoreError
 
 
@@ -28,13 +29,36 @@ class Launcher:
         """``--resume`` without an ID: the picker opens first."""
         return getattr(self.args, "resume", None) == ""
 
+    def _first_args(self) -> argparse.Namespace:
+        if not self.wants_picker:
+            return self.args
+        args = copy.copy(self.args)
+        args.resume = None
+        return args
+
+    def check(self) -> None:
+        """Raise StartupError for what a person can fix (config, endpoint, database,
+        session id) before a screen is drawn; the engine itself loads later."""
+        args = self._first_args()
+        workspace, config = load(args)
+        try:
+            check_endpoint(config)
+        except ConfigError as exc:
+            raise StartupError(str(exc)) from exc
+        store = open_db()
+        try:
+            find_resume(args, store, workspace)
+        finally:
+            store.close()
+
+    @property
+    def workspace(self) -> Path:
+        """The workspace the flags name (the session may move to a resumed one's)."""
+        return Path(getattr(self.args, "cwd", None) or ".").expanduser().resolve()
+
     def first(self) -> Setup:
         """The session the flags ask for (a new one when the picker will choose)."""
-        args = self.args
-        if self.wants_picker:
-            args = copy.copy(args)
-            args.resume = None
-        return prepare_session(args, interactive=True)
+        return prepare_session(self._first_args(), interactive=True)
 
     def open(self, resume: str | None = None) -> Setup:
         """A new session, or session ``resume``; raises StartupError."""

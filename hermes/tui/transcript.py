@@ -104,13 +104,14 @@ class Transcript:
         self.tools: dict[str, ToolEntry] = {}
         self.current: AssistantEntry | None = None
         self.approvals: list[str] = []  # call ids waiting for an answer, oldest first
+        self.active: dict[str, str] = {}  # call id -> tool class, for calls now running
         self.status = Status()
 
     # ------------------------------------------------------------------ queries
 
     def running(self) -> list[str]:
         """The tool class of every call now running."""
-        return [t.tool_class for t in self.tools.values() if t.state == "running"]
+        return list(self.active.values())
 
     def lanes(self) -> tuple[list[str], int]:
         return self.running(), len(self.approvals)
@@ -259,6 +260,7 @@ class Transcript:
         tool.tool_class = ev.tool_class
         tool.state = "running"
         tool.started = self.clock()
+        self.active[ev.call_id] = ev.tool_class
         change.status = True
 
     def _output(self, ev: p.ToolOutputDelta, change: Change) -> None:
@@ -276,7 +278,10 @@ class Transcript:
         if tool.approval is not None:
             tool.approval = None
             self._drop_approval(ev.call_id, change)
-        change.status = True
+        if self.active.pop(ev.call_id, None) is not None:
+            change.status = True
+        if ev.replay:  # history: nothing more will happen to this call
+            self.tools.pop(ev.call_id, None)
 
     def _approval(self, ev: p.ApprovalRequested, change: Change) -> None:
         tool = self._tool(ev.call_id, ev.name, change)
@@ -332,6 +337,7 @@ class Transcript:
                 tool.approval = None
                 change.updated.append(tool)
         self.tools = {k: t for k, t in self.tools.items() if not t.finished}
+        self.active.clear()
         self.approvals.clear()
         self.status.busy = False
         change.status = change.approvals = True

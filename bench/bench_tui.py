@@ -1,0 +1,274 @@
+"""Benchmark the TUI as a user meets it: a real ``hermes`` process in a pseudo-terminal.
+
+Run: ``python bench/bench_tui.py [--runs 5] [--messages 10000] [--keys 60]``.
+
+Measures, against the scripted model server on 127.0.0.1 and a fresh HERMES_HOME:
+
+1. start-up: process start to the input box drawn on the terminal (median of runs);
+2. keystroke latency: while the model streams ~200 tokens/s of Markdown, a key is
+   written to the terminal every ~50 ms and the time until its echo reaches the screen
+   is recorded (p50/p95/max);
+3. resume: a stored 10,000-message session, process start to its last answer painted,
+   and the process's RSS (VmRSS) once painted.
+
+Everything is end to end: Python start-up, imports, SQLite, the engine's replay and
+Textual's rendering to a 120x40 terminal.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import re
+import select
+import signal
+import statistics
+import struct
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from hermes.store import Store  # noqa: E402
+from hermes.testing.scripted_server import ScriptedServer  # noqa: E402
+from hermes.testing.scripted_types import ScriptedReply  # noqa: E402
+from tests.tui.seed import long_session  # noqa: E402
+
+COLS, ROWS = 120, 40
+ANSI = re.compile(
+    rb"\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)|\x1b[PX^_].*?\x1b\\|\x1b."
+)
+READY_MARK = b"Message hermes"
+
+
+class Terminal:
+    """A child process on a pseudo-terminal, and everything it has drawn."""
+
+    def __init__(self, args: list[str], env: dict[str, str], cwd: Path) -> None:
+        import fcntl
+        import termios
+
+        master, slave = os.openpty()
+        fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", ROWS, COLS, 0, 0))
+        self.started = time.perf_counter()
+        self.proc = subprocess.Popen(
+            args, stdin=slave, stdout=slave, stderr=slave, env=env, cwd=cwd, start_new_session=True
+        )
+        os.close(slave)
+        self.fd = master
+        self.raw = bytearray()
+
+    def read(self, timeout: float) -> bytes:
+        """Bytes drawn within ``timeout`` seconds (b"" if none)."""
+        ready, _, _ = select.select([self.fd], [], [], timeout)
+        if not ready:
+            return b""
+        try:
+            data = os.read(self.fd, 65536)
+        except OSError:
+            return b""
+        self.raw += data
+        return data
+
+    def wait_for(self, mark: bytes, timeout: float = 30.0) -> float:
+        """Seconds from process start until ``mark`` appears on screen (ANSI stripped)."""
+        deadline = time.perf_counter() + timeout
+        while time.perf_counter() < deadline:
+            self.read(0.01)
+            if mark in ANSI.sub(b"", bytes(self.raw)):
+                return time.perf_counter() - self.started
+        raise TimeoutError(f"{mark!r} never appeared; screen tail: {bytes(self.raw[-400:])!r}")
+
+    def write(self, data: bytes) -> None:
+        os.write(self.fd, data)
+
+    def cpu_seconds(self) -> float:
+        """User + system CPU time the child has used so far."""
+        with open(f"/proc/{self.proc.pid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+    def rss_mb(self) -> float:
+        with open(f"/proc/{self.proc.pid}/status") as f:
+            for line in f:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1]) / 1024
+        return float("nan")
+
+    def close(self) -> None:
+        try:
+            self.write(b"\x03\x03")
+            self.proc.wait(5)
+        except (OSError, subprocess.TimeoutExpired):
+            os.killpg(self.proc.pid, signal.SIGKILL)
+            self.proc.wait(5)
+        os.close(self.fd)
+
+
+def hermes_env(home: Path) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("OPENAI_", "HERMES_"))}
+    env.update(HERMES_HOME=str(home), TERM="xterm-256color", COLUMNS=str(COLS), LINES=str(ROWS))
+    return env
+
+
+def hermes_args(server: ScriptedServer, workspace: Path, *extra: str) -> list[str]:
+    return [
+        sys.executable,
+        "-m",
+        "hermes",
+        "--base-url",
+        server.base_url,
+        "-C",
+        str(workspace),
+        *extra,
+    ]
+
+
+def bench_startup(
+    server: ScriptedServer, home: Path, workspace: Path, runs: int
+) -> tuple[list[float], list[float]]:
+    """Seconds from process start to the input drawn, and the CPU seconds used by then."""
+    times, cpu = [], []
+    for _ in range(runs):
+        term = Terminal(hermes_args(server, workspace), hermes_env(home), workspace)
+        try:
+            times.append(term.wait_for(READY_MARK))
+            cpu.append(term.cpu_seconds())
+        finally:
+            term.close()
+    return times, cpu
+
+
+STREAM_TEXT = (
+    "Here is a walk through the change, step by step, with the code it needs.\n\n"
+    "1. read the **configuration** and check every key\n"
+    "2. build the `session` object and open the store\n\n"
+    "```python\n"
+    "def open_session(config, store):\n"
+    "    record = store.create_session(config.workspace)\n"
+    "    return Session(record, config)\n"
+    "```\n\n"
+    "Then the loop streams the model, commits each message and runs the tools.\n\n"
+)
+
+
+def bench_keystrokes(
+    server: ScriptedServer, home: Path, workspace: Path, keys: int
+) -> tuple[list[float], list[float], float, float]:
+    """Latencies (ms) of keys typed while idle, and while ~200 tokens/s stream; the
+    seconds measured and the share of one CPU hermes used meanwhile."""
+    text = STREAM_TEXT * 40  # ~20,000 characters, ~5,000 tokens: ~25 s at 200 tokens/s
+    # 4 characters ~ 1 token: 4-character chunks every 5 ms is ~200 tokens/s.
+    server.add(ScriptedReply(text=text, chunk_size=4, chunk_delay_seconds=0.005))
+    term = Terminal(hermes_args(server, workspace), hermes_env(home), workspace)
+    try:
+        term.wait_for(READY_MARK)
+        time.sleep(1.0)  # let the engine finish loading behind the first frame
+        idle = type_keys(term, keys // 2)
+        term.write(b"\x15")  # Ctrl+U: clear the line before sending
+        term.write(b"explain the change\r")
+        term.wait_for(b"walk through the change")
+        time.sleep(0.5)
+        stream_start = time.perf_counter()
+        cpu_start = term.cpu_seconds()
+        latencies = type_keys(term, keys)
+        elapsed = time.perf_counter() - stream_start
+        cpu = (term.cpu_seconds() - cpu_start) / elapsed
+    finally:
+        term.close()
+    return idle, latencies, elapsed, cpu
+
+
+def type_keys(term: Terminal, keys: int) -> list[float]:
+    """Type ``Z`` every ~50 ms; milliseconds until each one is echoed on screen."""
+    latencies: list[float] = []
+    for _ in range(keys):
+        seen = len(term.raw)
+        term.write(b"Z")
+        sent = time.perf_counter()
+        while True:
+            term.read(0.002)
+            if b"Z" in ANSI.sub(b"", bytes(term.raw[seen:])):
+                latencies.append((time.perf_counter() - sent) * 1000)
+                break
+            if time.perf_counter() - sent > 5:
+                latencies.append(5000.0)
+                break
+        time.sleep(0.05)
+    return latencies
+
+
+def bench_resume(
+    server: ScriptedServer, home: Path, workspace: Path, messages: int, runs: int
+) -> tuple[list[float], list[float]]:
+    old = os.environ.get("HERMES_HOME")
+    os.environ["HERMES_HOME"] = str(home)
+    store = Store(home / "hermes.db")
+    sid = long_session(store, workspace, messages, model="scripted-model")
+    store.close()
+    if old is None:
+        del os.environ["HERMES_HOME"]
+    else:
+        os.environ["HERMES_HOME"] = old
+    last = f"handler_{messages // 4 - 1}".encode()
+    times, rss = [], []
+    for _ in range(runs):
+        term = Terminal(
+            hermes_args(server, workspace, "--resume", sid), hermes_env(home), workspace
+        )
+        try:
+            times.append(term.wait_for(last, timeout=60))
+            time.sleep(0.3)
+            rss.append(term.rss_mb())
+        finally:
+            term.close()
+    return times, rss
+
+
+def pct(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--messages", type=int, default=10_000)
+    parser.add_argument("--keys", type=int, default=60)
+    opts = parser.parse_args()
+    print(
+        f"machine: {os.cpu_count()} CPUs, Python {platform.python_version()}, {platform.machine()}"
+    )
+    with tempfile.TemporaryDirectory() as tmp, ScriptedServer() as server:
+        home, workspace = Path(tmp) / "home", Path(tmp) / "ws"
+        home.mkdir()
+        workspace.mkdir()
+        startup, startup_cpu = bench_startup(server, home, workspace, opts.runs)
+        print(
+            f"start-up to input ready: median {statistics.median(startup) * 1000:.0f} ms "
+            f"(min {min(startup) * 1000:.0f}, max {max(startup) * 1000:.0f}; {opts.runs} runs); "
+            f"CPU used by then: median {statistics.median(startup_cpu) * 1000:.0f} ms"
+        )
+        idle, latencies, elapsed, cpu = bench_keystrokes(server, home, workspace, opts.keys)
+        print(
+            f"keystroke to screen, idle: p50 {pct(idle, 0.5):.1f} ms, p95 {pct(idle, 0.95):.1f} ms"
+        )
+        print(
+            f"keystroke to screen during a 200 tokens/s stream: p50 {pct(latencies, 0.5):.1f} ms, "
+            f"p95 {pct(latencies, 0.95):.1f} ms, max {max(latencies):.1f} ms "
+            f"({len(latencies)} keys over {elapsed:.1f} s; hermes used {cpu:.0%} of a CPU)"
+        )
+        times, rss = bench_resume(server, home, workspace, opts.messages, max(1, opts.runs // 2))
+        print(
+            f"resume {opts.messages:,} messages to painted: median {statistics.median(times) * 1000:.0f} ms "
+            f"(max {max(times) * 1000:.0f}); RSS {max(rss):.0f} MB"
+        )
+
+
+if __name__ == "__main__":
+    main()

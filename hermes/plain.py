@@ -1,0 +1,312 @@
+"""``hermes --plain``: a prompt-toolkit line REPL with rich output, over the same engine.
+
+For SSH sessions, dumb terminals and people who want their scrollback. The prompt stays
+live while the agent works (a message sent then is queued by the engine); output is
+printed above it. Keys: Enter sends, Ctrl+J or Alt+Enter inserts a newline, Esc
+interrupts a running turn, Ctrl+C twice or Ctrl+D on an empty line quits. When a call
+waits for approval: ``y`` once, ``a`` always (this session), ``n`` deny, ``Esc`` deny and
+stop the turn -- Enter never approves.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import sys
+import time
+from collections.abc import Coroutine, Iterable
+from typing import Any
+
+from prompt_toolkit import PromptSession
+from prompt_toolkit.completion import CompleteEvent, Completer, Completion
+from prompt_toolkit.document import Document
+from prompt_toolkit.filters import Condition
+from prompt_toolkit.formatted_text import HTML
+from prompt_toolkit.history import History
+from prompt_toolkit.input import Input
+from prompt_toolkit.key_binding import KeyBindings, KeyPressEvent
+from prompt_toolkit.output import Output
+from prompt_toolkit.patch_stdout import patch_stdout
+from rich.console import Console
+
+from hermes import protocol as p
+from hermes.engine import Engine
+from hermes.plain_commands import PlainCommands
+from hermes.plain_render import PlainRenderer
+from hermes.startup import Setup
+from hermes.tui.complete import path_completions, slash_completions, workspace_files
+from hermes.tui.format import context_label, count_tokens_label, lanes_label
+from hermes.tui.input_history import InputHistory
+from hermes.tui.sessions import Launcher, discard_if_empty
+from hermes.tui.transcript import Transcript
+
+
+def run_plain(setup: Setup, launcher: Launcher | None = None) -> int:
+    """Run the REPL until the user quits; returns the exit code."""
+    repl = PlainRepl(setup, launcher)
+    return asyncio.run(repl.run(pick=launcher is not None and launcher.wants_picker))
+
+
+class _History(History):
+    """prompt-toolkit's view of the shared input history file."""
+
+    def __init__(self, history: InputHistory) -> None:
+        super().__init__()
+        self.shared = history
+
+    def load_history_strings(self) -> Iterable[str]:
+        return list(reversed(self.shared.entries))
+
+    def store_string(self, string: str) -> None:
+        self.shared.add(string)
+
+
+class _Completer(Completer):
+    def __init__(self, repl: PlainRepl) -> None:
+        self.repl = repl
+
+    def get_completions(self, document: Document, complete_event: CompleteEvent) -> Any:
+        text, cursor = document.text, document.cursor_position
+        found = slash_completions(text, cursor)
+        if not found and "@" in text:
+            found = path_completions(text, cursor, self.repl.files())
+        for c in found:
+            yield Completion(c.value, start_position=c.start - cursor, display_meta=c.help)
+
+
+class PlainRepl:
+    """The line REPL. ``input``/``output``/``console`` are for tests."""
+
+    def __init__(
+        self,
+        setup: Setup,
+        launcher: Launcher | None = None,
+        *,
+        console: Console | None = None,
+        input: Input | None = None,
+        output: Output | None = None,
+        history: InputHistory | None = None,
+        patch: bool = True,
+        clock: Any = time.monotonic,
+    ) -> None:
+        self.setup = setup
+        self.launcher = launcher
+        self.console = console or Console(highlight=False, force_terminal=sys.stdout.isatty())
+        self.transcript = Transcript(clock)
+        self.renderer = PlainRenderer(self.console, self.transcript)
+        self.history = history or InputHistory()
+        self.patch = patch
+        self.clock = clock
+        self.queued: list[str] = []
+        self.quitting = False
+        self.commands = PlainCommands(self)
+        self._files: list[str] | None = None
+        self._consumer: asyncio.Task[None] | None = None
+        self._last_ctrl_c = float("-inf")
+        self._tasks: set[asyncio.Future[None]] = set()
+        self.session: PromptSession[str] = PromptSession(
+            history=_History(self.history),
+            completer=_Completer(self),
+            key_bindings=self._bindings(),
+            bottom_toolbar=self._toolbar,
+            complete_while_typing=True,
+            input=input,
+            output=output,
+        )
+
+    @property
+    def engine(self) -> Engine:
+        return self.setup.engine
+
+    # ------------------------------------------------------------------ loop
+
+    async def run(self, *, pick: bool = False) -> int:
+        """Read and run lines until the user quits."""
+        self.start_engine()
+        ctx = patch_stdout(raw=True) if self.patch else contextlib.nullcontext()
+        with ctx:
+            if pick:
+                await self.commands.pick_session()
+            while not self.quitting:
+                try:
+                    text = await self.session.prompt_async(self._message)
+                except EOFError:
+                    break
+                except KeyboardInterrupt:
+                    if await self._ctrl_c():
+                        break
+                    continue
+                await self.handle_line(text)
+            await self.stop_engine()
+        return 0
+
+    async def handle_line(self, text: str) -> None:
+        """Run a slash command, or send the line to the model."""
+        from hermes.tui.complete import parse_slash
+
+        if not text.strip():
+            return
+        command = parse_slash(text)
+        if command is not None:
+            await self.commands.run(*command)
+            return
+        await self.send(text)
+
+    async def send(self, text: str) -> None:
+        """Send a user message (queued by the engine while a turn runs)."""
+        busy = self.engine.busy
+        await self.engine.submit(p.UserTurn(text))
+        if busy:
+            self.queued.append(text)
+            self.console.print(f"[yellow]queued[/] [dim]{len(self.queued)} message(s)[/]")
+
+    async def _ctrl_c(self) -> bool:
+        now = self.clock()
+        if now - self._last_ctrl_c <= 2.0:
+            return True
+        self._last_ctrl_c = now
+        if self.engine.busy:
+            await self.engine.submit(p.Interrupt())
+        self.console.print("[dim]Press Ctrl+C again to quit.[/]")
+        return False
+
+    # ------------------------------------------------------------------ engine
+
+    def start_engine(self) -> None:
+        """Run the engine's event stream in the background."""
+        self._consumer = asyncio.create_task(self._consume(self.engine))
+
+    async def _consume(self, engine: Engine) -> None:
+        try:
+            await engine.start()
+            async for event in engine.events():
+                self.transcript.apply(event)
+                if isinstance(event, p.TurnStarted | p.UserMessage) and not getattr(
+                    event, "replay", False
+                ):
+                    if event.text in self.queued:
+                        self.queued.remove(event.text)
+                if not isinstance(event, p.TurnStarted):
+                    self.renderer.render(event)
+                self._invalidate()
+        except Exception as exc:  # shown, never a traceback
+            self.console.print(f"[bold red]✗ the session stopped: {type(exc).__name__}: {exc}")
+
+    async def stop_engine(self) -> None:
+        """Shut the engine down and close (or discard, when empty) the session."""
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(self.engine.submit(p.Shutdown()), 10)
+        consumer, self._consumer = self._consumer, None
+        if consumer is not None:
+            try:
+                await asyncio.wait_for(consumer, 5)
+            except (Exception, asyncio.CancelledError):
+                consumer.cancel()
+        await asyncio.to_thread(discard_if_empty, self.setup)
+
+    async def switch(self, setup: Setup) -> None:
+        """Leave this session for ``setup``'s."""
+        await self.stop_engine()
+        self.setup = setup
+        self.transcript = Transcript(self.clock)
+        self.renderer = PlainRenderer(self.console, self.transcript)
+        self.queued.clear()
+        self._files = None
+        self.start_engine()
+
+    def files(self) -> list[str]:
+        """Workspace files for ``@`` completion (listed once)."""
+        if self._files is None:
+            self._files = workspace_files(self.engine.state.workspace)
+        return self._files
+
+    # ------------------------------------------------------------------ keys
+
+    def pending_approval(self) -> p.ApprovalRequested | None:
+        """The oldest call waiting for an answer."""
+        for call_id in self.transcript.approvals:
+            tool = self.transcript.tools.get(call_id)
+            if tool is not None and tool.approval is not None:
+                return tool.approval
+        return None
+
+    def _bindings(self) -> KeyBindings:
+        kb = KeyBindings()
+        asking = Condition(
+            lambda: self.pending_approval() is not None and not self.session.default_buffer.text
+        )
+        busy = Condition(lambda: self.engine.busy)
+        decisions: dict[str, p.ApprovalDecision] = {"y": "once", "a": "always", "n": "deny"}
+
+        for key, decision in decisions.items():
+
+            @kb.add(key, filter=asking, eager=True)
+            def _answer(event: KeyPressEvent, decision: p.ApprovalDecision = decision) -> None:
+                self._answer(decision)
+
+        @kb.add("escape", filter=asking, eager=True)
+        def _abort(event: KeyPressEvent) -> None:
+            self._answer("abort")
+
+        @kb.add("enter", filter=asking)
+        def _enter(event: KeyPressEvent) -> None:
+            self.console.print("[yellow]Enter never approves: press y, a or n (Esc stops).[/]")
+
+        @kb.add("escape", filter=busy & ~asking, eager=True)
+        def _interrupt(event: KeyPressEvent) -> None:
+            self._background(self.engine.submit(p.Interrupt()))
+
+        @kb.add("c-j")
+        @kb.add("escape", "enter")
+        def _newline(event: KeyPressEvent) -> None:
+            event.current_buffer.insert_text("\n")
+
+        return kb
+
+    def _background(self, op: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.ensure_future(op)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    def _answer(self, decision: p.ApprovalDecision) -> None:
+        request = self.pending_approval()
+        if request is None:
+            return
+        if decision == "always" and (not request.always_rules or request.catastrophic):
+            self.console.print("[yellow]'always' is not offered for this call.[/]")
+            return
+        tool = self.transcript.tools.get(request.call_id)
+        if tool is not None:
+            tool.approval = None  # answered: the keys go back to the prompt at once
+        self._background(self.engine.submit(p.ApprovalReply(request.call_id, decision)))
+        self._invalidate()
+
+    # ------------------------------------------------------------------ prompt
+
+    def _message(self) -> HTML:
+        if self.pending_approval() is not None:
+            return HTML("<b><style fg='ansiyellow'>approve? [y/a/n/Esc]</style></b> ")
+        if self.engine.busy:
+            return HTML("<style fg='ansicyan'>…</style> ")
+        return HTML("<b>›</b> ")
+
+    def _toolbar(self) -> str:
+        s = self.transcript.status
+        running, approvals = self.transcript.lanes()
+        lanes = lanes_label(running, approvals, s.streaming) or ("working" if s.busy else "")
+        parts = [
+            s.model,
+            context_label(s.context_tokens, s.context_window),
+            f"↑{count_tokens_label(s.prompt_tokens)} ↓{count_tokens_label(s.completion_tokens)}",
+            s.approval_mode,
+        ]
+        if self.queued:
+            parts.append(f"{len(self.queued)} queued")
+        if lanes:
+            parts.append(lanes)
+        return " " + " · ".join(x for x in parts if x)
+
+    def _invalidate(self) -> None:
+        app = self.session.app
+        if app.is_running:
+            app.invalidate()

@@ -1,0 +1,47 @@
+"""A small modal list: pick one item (a skill to use, a grant to revoke) or Esc."""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical
+from textual.screen import ModalScreen
+from textual.widgets import OptionList, Static
+from textual.widgets.option_list import Option
+
+
+class ListDialog(ModalScreen[str | None]):
+    """Shows ``items`` as ``(value, label)``; dismisses with the chosen value or None."""
+
+    BINDINGS = [Binding("escape", "dismiss_none", "Close", show=False)]
+
+    def __init__(self, title: str, items: list[tuple[str, str]], hint: str) -> None:
+        super().__init__(classes="dialog-screen")
+        self.title_text = title
+        self.items = items
+        self.hint = hint
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="dialog"):
+            yield Static(Text(self.title_text, style="bold"), id="dialog-title")
+            options = OptionList(id="dialog-list")
+            if self.items:
+                options.add_options([Option(Text(label)) for _, label in self.items])
+            else:
+                options.add_option(Option(Text("nothing here", style="dim"), disabled=True))
+            yield options
+            yield Static(Text(self.hint, style="dim"), id="dialog-help")
+
+    def on_mount(self) -> None:
+        options = self.query_one(OptionList)
+        options.focus()
+        if self.items:
+            options.highlighted = 0
+
+    def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
+        if 0 <= event.option_index < len(self.items):
+            self.dismiss(self.items[event.option_index][0])
+
+    def action_dismiss_none(self) -> None:
+        self.dismiss(None)

@@ -1,0 +1,148 @@
+"""The app's hold on a session: opening it, running its event stream, leaving it.
+
+The first session may be opened after the screen is drawn (the engine and its tools
+take a few hundred milliseconds to import), so the input is live at once; what the user
+sends meanwhile waits here. ``/new`` and ``/resume`` switch sessions through here too.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from typing import TYPE_CHECKING
+
+from hermes import protocol as p
+from hermes.startup import Setup, StartupError
+from hermes.tui.sessions import Launcher, discard_if_empty
+
+if TYPE_CHECKING:
+    from textual.worker import Worker
+
+    from hermes.engine import Engine
+    from hermes.tui.app import HermesApp
+
+
+def _preload() -> None:
+    """Import what the first replies need (Markdown parsing, highlighting) while the
+    screen waits anyway, instead of in the middle of painting them."""
+    import textual.widgets._markdown  # noqa: F401
+
+    import hermes.tui.markdown  # noqa: F401
+
+
+class NotReady(RuntimeError):
+    """The session is still being opened."""
+
+
+class EngineLink:
+    """Which session is open, and the worker that feeds its events to the app."""
+
+    def __init__(self, app: HermesApp, setup: Setup | None, launcher: Launcher | None) -> None:
+        self.app = app
+        self._setup = setup
+        self.launcher = launcher
+        self.closing = False
+        self.failed: StartupError | None = None
+        self._consumer: Worker[None] | None = None
+
+    @property
+    def ready(self) -> bool:
+        return self._setup is not None
+
+    @property
+    def setup(self) -> Setup:
+        if self._setup is None:
+            raise NotReady("hermes is still starting")
+        return self._setup
+
+    @property
+    def engine(self) -> Engine:
+        return self.setup.engine
+
+    @property
+    def busy(self) -> bool:
+        return self._setup is not None and self._setup.engine.busy
+
+    async def submit(self, op: p.Op) -> None:
+        """Hand the engine an op (nothing happens before the session is open)."""
+        if self._setup is not None:
+            await self._setup.engine.submit(op)
+
+    # ------------------------------------------------------------------ lifecycle
+
+    async def open_first(self) -> None:
+        """Open the session the flags name, off the UI loop; then start it."""
+        assert self.launcher is not None
+        try:
+            setup = await asyncio.to_thread(self.launcher.first)
+            await asyncio.to_thread(_preload)
+        except StartupError as exc:
+            self.failed = exc
+            self.app.say(f"{exc} (press Ctrl+C twice to quit)", "error")
+            return
+        if self.closing:  # the user left while it was loading
+            await asyncio.to_thread(discard_if_empty, setup)
+            return
+        self._setup = setup
+        self.start()
+        await self.app.session_opened()
+
+    def start(self) -> None:
+        """Run the current engine's event stream as a worker."""
+        self._consumer = self.app.run_worker(
+            self._consume(self.engine), group="engine", exclusive=True
+        )
+
+    async def _consume(self, engine: Engine) -> None:
+        app = self.app
+        try:
+            await engine.start()
+            async for event in engine.events():
+                try:
+                    await app.handle_event(event)
+                except Exception as exc:  # a display bug must not take the session down
+                    app.say(f"could not show an event: {type(exc).__name__}: {exc}", "error")
+        except Exception as exc:
+            app.say(f"the session stopped: {type(exc).__name__}: {exc}", "error")
+
+    async def stop(self) -> None:
+        """Shut the engine down and close (or discard, when empty) its session."""
+        setup = self._setup
+        if setup is None:
+            return
+        try:
+            await asyncio.wait_for(setup.engine.submit(p.Shutdown()), 10)
+        except Exception as exc:  # a stuck tool must not keep the user from leaving
+            self.app.say(f"shutting the session down failed: {exc}", "error")
+        consumer, self._consumer = self._consumer, None
+        if consumer is not None:
+            try:
+                await asyncio.wait_for(consumer.wait(), 5)
+            except Exception:
+                consumer.cancel()
+        await asyncio.to_thread(discard_if_empty, setup)
+
+    async def switch(self, resume: str | None) -> bool:
+        """Leave this session for a new one (``None``) or session ``resume``."""
+        if self.launcher is None:
+            self.app.say("switching sessions is not available here", "warning")
+            return False
+        try:
+            setup = await asyncio.to_thread(self.launcher.open, resume)
+        except StartupError as exc:
+            self.app.say(str(exc), "error")
+            return False
+        await self.stop()
+        self._setup = setup
+        self.start()
+        return True
+
+    async def close_quietly(self) -> None:
+        """On any way out: end the session without touching the (gone) screen."""
+        self.closing = True
+        setup, self._setup = self._setup, None
+        if setup is None:
+            return
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(setup.engine.submit(p.Shutdown()), 5)
+        await asyncio.to_thread(discard_if_empty, setup)
