@@ -205,7 +205,8 @@ def type_keys(term: Terminal, keys: int) -> list[float]:
 
 def bench_resume(
     server: ScriptedServer, home: Path, workspace: Path, messages: int, runs: int
-) -> tuple[list[float], list[float]]:
+) -> tuple[list[float], list[float], list[float]]:
+    """Seconds from process start to the last answer painted, CPU seconds by then, RSS."""
     old = os.environ.get("HERMES_HOME")
     os.environ["HERMES_HOME"] = str(home)
     store = Store(home / "hermes.db")
@@ -216,23 +217,28 @@ def bench_resume(
     else:
         os.environ["HERMES_HOME"] = old
     last = f"handler_{messages // 4 - 1}".encode()
-    times, rss = [], []
+    times, cpu, rss = [], [], []
     for _ in range(runs):
         term = Terminal(
             hermes_args(server, workspace, "--resume", sid), hermes_env(home), workspace
         )
         try:
             times.append(term.wait_for(last, timeout=60))
+            cpu.append(term.cpu_seconds())
             time.sleep(0.3)
             rss.append(term.rss_mb())
         finally:
             term.close()
-    return times, rss
+    return times, cpu, rss
 
 
 def pct(values: list[float], q: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
+
+
+def ms(seconds: float) -> str:
+    return f"{seconds * 1000:.0f} ms"
 
 
 def main() -> None:
@@ -242,7 +248,9 @@ def main() -> None:
     parser.add_argument("--keys", type=int, default=60)
     opts = parser.parse_args()
     print(
-        f"machine: {os.cpu_count()} CPUs, Python {platform.python_version()}, {platform.machine()}"
+        f"machine: {os.cpu_count()} CPUs, Python {platform.python_version()}, "
+        f"{platform.machine()}; load average {os.getloadavg()[0]:.1f} (with other work on "
+        "the CPUs the wall times stretch; the CPU figures do not)"
     )
     with tempfile.TemporaryDirectory() as tmp, ScriptedServer() as server:
         home, workspace = Path(tmp) / "home", Path(tmp) / "ws"
@@ -250,24 +258,28 @@ def main() -> None:
         workspace.mkdir()
         startup, startup_cpu = bench_startup(server, home, workspace, opts.runs)
         print(
-            f"start-up to input ready: median {statistics.median(startup) * 1000:.0f} ms "
-            f"(min {min(startup) * 1000:.0f}, max {max(startup) * 1000:.0f}; {opts.runs} runs); "
-            f"CPU used by then: median {statistics.median(startup_cpu) * 1000:.0f} ms"
+            f"start-up to input ready: median {ms(statistics.median(startup))} "
+            f"(min {ms(min(startup))}, max {ms(max(startup))}; {opts.runs} runs); "
+            f"CPU used by then: median {ms(statistics.median(startup_cpu))}"
         )
-        idle, latencies, elapsed, cpu = bench_keystrokes(server, home, workspace, opts.keys)
+        idle, typed, elapsed, cpu = bench_keystrokes(server, home, workspace, opts.keys)
         print(
             f"keystroke to screen, idle: p50 {pct(idle, 0.5):.1f} ms, p95 {pct(idle, 0.95):.1f} ms"
         )
         print(
-            f"keystroke to screen during a 200 tokens/s stream: p50 {pct(latencies, 0.5):.1f} ms, "
-            f"p95 {pct(latencies, 0.95):.1f} ms, max {max(latencies):.1f} ms "
-            f"({len(latencies)} keys over {elapsed:.1f} s; hermes used {cpu:.0%} of a CPU)"
+            f"keystroke to screen during a 200 tokens/s stream: p50 {pct(typed, 0.5):.1f} ms, "
+            f"p95 {pct(typed, 0.95):.1f} ms, max {max(typed):.1f} ms "
+            f"({len(typed)} keys over {elapsed:.1f} s; hermes used {cpu:.0%} of a CPU)"
         )
-        times, rss = bench_resume(server, home, workspace, opts.messages, max(1, opts.runs // 2))
+        times, resume_cpu, rss = bench_resume(
+            server, home, workspace, opts.messages, max(1, opts.runs // 2)
+        )
         print(
-            f"resume {opts.messages:,} messages to painted: median {statistics.median(times) * 1000:.0f} ms "
-            f"(max {max(times) * 1000:.0f}); RSS {max(rss):.0f} MB"
+            f"resume {opts.messages:,} messages to painted: median {ms(statistics.median(times))} "
+            f"(max {ms(max(times))}); CPU used by then: median "
+            f"{ms(statistics.median(resume_cpu))}; RSS {max(rss):.0f} MB"
         )
+        print(f"load average at the end: {os.getloadavg()[0]:.1f}")
 
 
 if __name__ == "__main__":

@@ -29,6 +29,10 @@ class CallFacts:
     sensitive: str | None = None  # why the path is sensitive (secrets, .git internals)
     catastrophic: str | None = None
     classification_reason: str = ""
+    # False when the command has redirection, substitution or expansion: then its
+    # sub-command prefixes do not describe everything it does, so only a tool-wide rule
+    # may allow it and "always" offers no per-prefix grant.
+    plain: bool = True
 
 
 @dataclass(frozen=True)
@@ -73,6 +77,8 @@ def _covers(rules: tuple[Rule, ...] | list[Rule], facts: CallFacts) -> Rule | No
     whole = next((r for r in rules if r.matches(facts)), None)
     if whole is not None or facts.command is None or not facts.command_prefixes:
         return whole
+    if not facts.plain:
+        return None
     found: Rule | None = None
     for prefix in facts.command_prefixes:
         rule = next((r for r in rules if r.matches(facts, prefix)), None)
@@ -117,6 +123,8 @@ class ApprovalPolicy:
         if facts.catastrophic:
             return ()
         if facts.command is not None:
+            if not facts.plain:
+                return ()
             return tuple(f"{facts.name}:{p}" for p in dict.fromkeys(facts.command_prefixes))
         if facts.paths:
             return tuple(f"{facts.name}:{p}" for p in dict.fromkeys(str(p) for p in facts.paths))

@@ -126,14 +126,15 @@ class LiveReporter(Reporter):
         )
 
     def _render(self) -> Any:
-        from rich.console import Group
         from rich.progress_bar import ProgressBar
+        from rich.table import Table
         from rich.text import Text
 
-        bar = ProgressBar(total=max(1, self.total), completed=self.done, width=40)
+        grid = Table.grid()
+        grid.add_row(ProgressBar(total=max(1, self.total), completed=self.done, width=40))
         failed = self.counts["failed"] + self.counts["error"] + self.counts["timeout"]
-        style = "red" if failed else "green"
-        return Group(bar, Text(self.status_line(), style=style))
+        grid.add_row(Text(self.status_line(), style="red" if failed else "green"))
+        return grid
 
     def begin(self, total: int, done: Mapping[str, TaskResult]) -> None:
         super().begin(total, done)
@@ -175,7 +176,8 @@ def summary_text(summary: BatchSummary, run_dir: str) -> str:
     counts = ", ".join(f"{summary.counts.get(s, 0)} {s}" for s in STATUSES)
     lines = [f"{summary.total} tasks: {counts}"]
     if summary.already_done:
-        lines.append(f"{summary.already_done} were finished by an earlier run and skipped")
+        were = "was" if summary.already_done == 1 else "were"
+        lines.append(f"{summary.already_done} {were} finished by an earlier run and skipped")
     if summary.unfinished:
         lines.append(f"{summary.unfinished} not finished; rerun the same command to resume them")
     if summary.bad_lines:

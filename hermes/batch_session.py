@@ -25,7 +25,7 @@ from hermes.batch_workspace import prepare_workspace, run_command
 from hermes.config import Config
 from hermes.engine import Engine
 from hermes.executor import Executor
-from hermes.store import SessionNotFound, Store
+from hermes.store import SessionNotFound, Store, StoredMessage
 
 CONTINUE_PROMPT = (
     "The run was interrupted and has now resumed. Continue the task from where you left "
@@ -129,6 +129,8 @@ class _TaskRun:
             failed = await self._prepare()
             if failed is not None:
                 return None if failed == "" else await self.finish("error", failed, None, started)
+        if self.ctx.stop.is_set():
+            return None
         assert mark is None or self.session_id
         if mark is not None and mark.phase == "agent_done":
             end = AgentEnd(mark.agent_status, mark.reason)  # type: ignore[arg-type]
@@ -277,7 +279,7 @@ class _TaskRun:
         if self.session_id:
             stored = await asyncio.to_thread(self.store.load_messages, self.session_id)
             record = await asyncio.to_thread(self.store.get_session, self.session_id)
-            turns = sum(1 for m in stored if m.message.role == "assistant")
+            turns = sum(1 for m in stored if _is_reply(m))
             prompt_tokens, completion_tokens = record.prompt_tokens, record.completion_tokens
             system, tools = await self._view()
             messages = [{"role": "system", "content": system}] if system else []
@@ -308,6 +310,12 @@ class _TaskRun:
             metadata=self.task.metadata,
         )
         return TaskOutcome(result, trajectory)
+
+
+def _is_reply(stored: StoredMessage) -> bool:
+    """An assistant message that says or asks something (not an empty interrupted one)."""
+    m = stored.message
+    return m.role == "assistant" and bool(m.content or m.tool_calls or not stored.interrupted)
 
 
 async def _drive(engine: Engine, limit: float, stop: asyncio.Event) -> AgentEnd:

@@ -141,5 +141,6 @@ def _classify_command(args: Mapping[str, Any], workspace: Path) -> Classified:
         paths=(wd,),
         catastrophic=verdict.catastrophic,
         classification_reason=verdict.reason,
+        plain=verdict.plain,
     )
     return Classified(tool_class, (wd,), facts)

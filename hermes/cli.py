@@ -48,6 +48,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--api-key", help="API key (else HERMES_API_KEY or OPENAI_API_KEY)")
     parser.add_argument(
+        "--local",
+        action="store_true",
+        help="run a small model in process on the CPU, no endpoint or key needed "
+        "(needs pip install 'hermes[local]'; same as model.provider: local)",
+    )
+    parser.add_argument(
         "--approval-mode",
         choices=("ask", "auto-edit", "yolo"),
         help="ask (default): writes and commands ask; auto-edit: edits go "

@@ -18,42 +18,70 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     p_list = sub.add_parser("list", help="allow/deny rules from the config files")
     p_list.add_argument("--json", action="store_true")
     p_list.add_argument("-C", "--cwd", metavar="DIR", help="the workspace (default: .)")
+    p_list.add_argument("--session", metavar="ID", help="also the 'always' grants of session ID")
     p_list.set_defaults(func=cmd_list)
     p_revoke = sub.add_parser("revoke", help="remove an allow rule from the workspace config")
     p_revoke.add_argument("rule", help='e.g. "terminal:npm test"')
     p_revoke.add_argument("-C", "--cwd", metavar="DIR", help="the workspace (default: .)")
+    p_revoke.add_argument("--session", metavar="ID", help="revoke a grant of session ID instead")
     p_revoke.set_defaults(func=cmd_revoke)
 
 
+def _session_grants(session: str) -> tuple[str, list[str]]:
+    from hermes.store import open_store
+
+    store = open_store()
+    try:
+        record = store.get_session(session)
+        return record.id, store.session_grants(record.id)
+    finally:
+        store.close()
+
+
 def cmd_list(args: argparse.Namespace) -> int:
+    from hermes.store import StoreError
+
     try:
         rules = list_rules(workspace_from(args))
-    except (ConfigError, StartupError) as exc:
+        sid, grants = _session_grants(args.session) if args.session else ("", [])
+    except (ConfigError, StartupError, StoreError) as exc:
         print(f"hermes: error: {exc}", file=sys.stderr)
         return 2
     if args.json:
-        print(
-            json.dumps([{"rule": r.rule, "kind": r.kind, "source": str(r.source)} for r in rules])
-        )
+        out = [{"rule": r.rule, "kind": r.kind, "source": str(r.source)} for r in rules]
+        out += [{"rule": g, "kind": "grant", "source": f"session {sid}"} for g in grants]
+        print(json.dumps(out))
         return 0
-    if not rules:
+    if not rules and not grants:
         print("no approval rules (answers of 'always' last for their session only)")
     for r in rules:
         print(f"{r.kind:5}  {r.rule}  [{r.source}]")
+    for g in grants:
+        print(f"grant  {g}  [session {sid}]")
     return 0
 
 
 def cmd_revoke(args: argparse.Namespace) -> int:
+    from hermes.store import StoreError, open_store
+
     try:
-        path = revoke_rule(workspace_from(args), args.rule)
-    except (ConfigError, StartupError) as exc:
+        if args.session:
+            store = open_store()
+            try:
+                record = store.get_session(args.session)
+                found = store.revoke_grant(record.id, args.rule)
+            finally:
+                store.close()
+            where = f"session {record.id}"
+        else:
+            path = revoke_rule(workspace_from(args), args.rule)
+            found, where = path is not None, str(path)
+    except (ConfigError, StartupError, StoreError) as exc:
         print(f"hermes: error: {exc}", file=sys.stderr)
         return 2
-    if path is None:
-        print(
-            f"hermes: error: no allow rule {args.rule!r} in this workspace's config",
-            file=sys.stderr,
-        )
+    if not found:
+        scope = f"session {args.session}" if args.session else "this workspace's config"
+        print(f"hermes: error: no rule {args.rule!r} in {scope}", file=sys.stderr)
         return 2
-    print(f"revoked {args.rule!r} in {path}")
+    print(f"revoked {args.rule!r} in {where}")
     return 0

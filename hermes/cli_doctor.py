@@ -123,6 +123,8 @@ def check_config(args: argparse.Namespace) -> tuple[Check, Config | None]:
 
 def check_endpoint_reachable(cfg: Config, timeout: float) -> Check:
     """``GET {base_url}/models`` answers, and accepts the key."""
+    if cfg.model.provider == "local":
+        return Check("endpoint", "ok", "not used: model.provider is local (in process)")
     try:
         check_endpoint(cfg)
     except ConfigError as exc:
@@ -196,6 +198,10 @@ def cmd_doctor(args: argparse.Namespace) -> int:
     else:
         checks.append(Check("endpoint", "warn", "not checked: the config does not load"))
     checks.append(check_token_files())
+    if cfg is not None and cfg.model.provider == "local":  # hermes --local doctor
+        from hermes.local_doctor import check_local_model
+
+        checks.append(check_local_model(cfg))
     for c in checks:
         if args.json:
             print(json.dumps({"check": c.name, "level": c.level, "detail": c.detail, "fix": c.fix}))

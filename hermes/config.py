@@ -13,7 +13,7 @@ import types
 import typing
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, get_args, get_origin
+from typing import Any, Literal, get_args, get_origin
 
 from hermes import paths
 from hermes.protocol import APPROVAL_MODES, ApprovalMode
@@ -39,6 +39,9 @@ class ModelConfig:
     retry_base_delay: float = 0.5
     retry_max_delay: float = 30.0
     text_tool_calls: bool = False
+    provider: Literal["openai", "local"] = "openai"
+    path: str | None = None
+    threads: int | None = None
 
 
 @dataclass(frozen=True)
@@ -150,6 +153,7 @@ class Overrides:
     api_key: str | None = None
     approval_mode: str | None = None
     max_turns: int | None = None
+    local: bool = False
 
 
 _SECTIONS: dict[str, type] = {
@@ -322,6 +326,8 @@ def _check_ranges(cfg: Config, where: str) -> None:
         problems.append("'session.max_turns' must be at least 1")
     if cfg.model.max_retries < 0:
         problems.append("'model.max_retries' must not be negative")
+    if cfg.model.threads is not None and cfg.model.threads < 1:
+        problems.append("'model.threads' must be at least 1")
     problems.extend(_mcp_problems(cfg.mcp))
     if cfg.checkpoints.max_file_bytes < 1 or cfg.checkpoints.max_files < 1:
         problems.append("'checkpoints.max_file_bytes' and 'checkpoints.max_files' must be positive")
@@ -390,6 +396,8 @@ def _apply_flags(cfg: Config, flags: Overrides) -> Config:
         model = dataclasses.replace(model, name=flags.model)
     if flags.base_url:
         model = dataclasses.replace(model, base_url=flags.base_url)
+    if flags.local:
+        model = dataclasses.replace(model, provider="local")
     approvals = cfg.approvals
     if flags.approval_mode:
         if flags.approval_mode not in APPROVAL_MODES:
@@ -441,7 +449,16 @@ def is_local_endpoint(base_url: str) -> bool:
 
 
 def check_endpoint(cfg: Config) -> None:
-    """Raise ConfigError with how-to-fix text when the endpoint or key is missing."""
+    """Raise ConfigError with how-to-fix text when the endpoint or key is missing (for
+    the local provider: when its backend or model is missing)."""
+    if cfg.model.provider == "local":
+        from hermes.local_files import ModelFileError, check_local_setup
+
+        try:
+            check_local_setup(cfg.model.path)
+        except ModelFileError as exc:
+            raise ConfigError(str(exc)) from exc
+        return
     if not cfg.model.base_url.startswith(("http://", "https://")):
         raise ConfigError(
             f"model.base_url {cfg.model.base_url!r} is not an http(s) URL. Set it with "

@@ -18,7 +18,7 @@ from hermes.config import Config
 from hermes.executor import Executor, TurnAbort
 from hermes.history import Unanswered
 from hermes.mcp_client import McpManager
-from hermes.model import ModelClient
+from hermes.model import make_model_client
 from hermes.paths import outputs_dir
 from hermes.resume import restore, run_pending
 from hermes.session import SessionState
@@ -78,13 +78,15 @@ class Engine:
         executor = executor or Executor(
             config.tools.read_pool_size, batch_window_ms=config.tools.batch_window_ms
         )
-        model = ModelClient(config.model, config.api_key)
+        model = make_model_client(config.model, config.api_key)
         record = resume or store.create_session(
-            str(workspace), config.model.name, config.approvals.mode
+            str(workspace), model.config.name, config.approvals.mode
         )
         policy = ApprovalPolicy.from_config(
             config.approvals.mode, config.approvals.allow, config.approvals.deny
         )
+        if resume is not None:
+            policy.grant(tuple(store.session_grants(record.id)))
         state = SessionState(
             id=record.id,
             title=record.title,
@@ -98,7 +100,7 @@ class Engine:
             interactive=interactive,
             emit=lambda ev: None,
             system_prompt=system_prompt,
-            context_window=config.model.context_window or 128_000,
+            context_window=model.config.context_window or 128_000,
             outputs_dir=outputs_dir(),
             prompt_tokens=record.prompt_tokens,
             completion_tokens=record.completion_tokens,
@@ -285,6 +287,13 @@ class Engine:
             return
         turn.cancel()
         await asyncio.gather(turn, return_exceptions=True)
+
+    async def revoke_grant(self, rule: str) -> bool:
+        """Take back an "always" grant of this session (memory and database)."""
+        s = self.state
+        found = s.policy.revoke(rule)
+        stored = await asyncio.to_thread(s.store.revoke_grant, s.id, rule)
+        return found or stored
 
     def executor_stats(self) -> p.ExecutorStats:
         """The shared executor's counters, as an event."""

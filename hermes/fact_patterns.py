@@ -154,7 +154,7 @@ CORRECTION_PREFIXES: Final = tuple(
     "i mean|i misspoke|what i meant|let me correct|to be clear|to clarify|you|that|this|"
     "it's|it is|it was".split("|")
 )
-CORRECTION_HEADS: Final = frozenset(p[:2] for p in CORRECTION_PREFIXES)
+CORRECTION_HEADS: Final = frozenset(p[:3] for p in CORRECTION_PREFIXES)
 CORRECTION_TAIL_WORDS: Final = (
     "wrong",
     "outdated",

@@ -130,7 +130,10 @@ def _sentence(text: str, sent: str, base: int, state: _State) -> None:
                 return
             clauses = clauses[:-1]
 
-    marker = fp.CORRECTION_START_RE.match(low) if low[:2] in fp.CORRECTION_HEADS else None
+    heads = fp.CORRECTION_HEADS
+    marker = (
+        fp.CORRECTION_START_RE.match(low) if low[:3] in heads or low[:2] in heads else None
+    )
     correction = pending or marker is not None or "misspoke" in low or "correction:" in low
     tail = (
         low.rstrip(" .!?,;:)\"'`~").endswith(fp.CORRECTION_TAIL_WORDS)

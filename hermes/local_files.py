@@ -60,7 +60,7 @@ def _qwen_part(n: int, size: int) -> ModelPart:
 # trusted only through the hash below; see README "Local model".
 DEFAULT_PACK = ModelPack(
     name="qwen2.5-coder-0.5b-instruct-q4_k_m",
-    parts=tuple(_qwen_part(n, 89_128_960) for n in range(1, 6)) + (_qwen_part(6, 45_755_264),),
+    parts=(*(_qwen_part(n, 89_128_960) for n in range(1, 6)), _qwen_part(6, 45_755_264)),
     size=491_400_064,
     sha256="1d9614638d18024d0fbb36575a15f1302a3adf044df10345688ec4f6e1c4ff32",
     architecture="qwen2",
@@ -238,3 +238,27 @@ def user_model(path_text: str) -> ModelFile:
 def local_model_name(path_text: str | None) -> str:
     """The display name of the configured local model, without touching the disk."""
     return Path(path_text).stem if path_text else DEFAULT_PACK.name
+
+
+def backend_installed() -> bool:
+    """Is llama-cpp-python importable (checked without importing it)?"""
+    from importlib.util import find_spec
+
+    return find_spec("llama_cpp") is not None
+
+
+def check_local_setup(path_text: str | None) -> None:
+    """Cheap start-up check for the local provider: the backend is installed and the
+    model file exists (the default pack: assembled and unchanged, or its parts are
+    installed with the right sizes; hashing happens when the model is loaded)."""
+    if not backend_installed():
+        raise ModelFileError(
+            f"model.provider is local but llama-cpp-python is not installed; {INSTALL_HINT}"
+        )
+    if path_text:
+        user_model(path_text)
+        return
+    dest = models_dir() / f"{DEFAULT_PACK.name}.gguf"
+    if dest.is_file() and recorded_verified(dest, DEFAULT_PACK):
+        return
+    _check_sizes(DEFAULT_PACK, locate_parts(DEFAULT_PACK))

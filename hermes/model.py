@@ -359,3 +359,13 @@ def _error_text(source: Any) -> str:
         if isinstance(err, str):
             return err[:500]
     return str(body)[:300]
+
+
+def make_model_client(config: ModelConfig, api_key: str | None) -> ModelClient:
+    """The client for ``config.provider``: an OpenAI-compatible endpoint, or a GGUF model
+    run in process (``local``; see :mod:`hermes.local_model`)."""
+    if config.provider == "local":
+        from hermes.local_model import LocalModelClient
+
+        return LocalModelClient(config)
+    return ModelClient(config, api_key)

@@ -55,9 +55,11 @@ class _History(History):
         self.shared = history
 
     def load_history_strings(self) -> Iterable[str]:
+        """Newest first, as prompt-toolkit wants them."""
         return list(reversed(self.shared.entries))
 
     def store_string(self, string: str) -> None:
+        """Remember a submitted line in the shared file."""
         self.shared.add(string)
 
 
@@ -66,6 +68,7 @@ class _Completer(Completer):
         self.repl = repl
 
     def get_completions(self, document: Document, complete_event: CompleteEvent) -> Any:
+        """Slash commands, then ``@`` workspace paths."""
         text, cursor = document.text, document.cursor_position
         found = slash_completions(text, cursor)
         if not found and "@" in text:
@@ -116,6 +119,7 @@ class PlainRepl:
 
     @property
     def engine(self) -> Engine:
+        """The open session's engine."""
         return self.setup.engine
 
     # ------------------------------------------------------------------ loop

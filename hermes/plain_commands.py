@@ -38,6 +38,7 @@ class PlainCommands:
         self.repl = repl
 
     def say(self, text: str, style: str = "") -> None:
+        """Print one line."""
         self.repl.console.print(Text(text, style=style))
 
     async def run(self, name: str, arg: str) -> None:

@@ -42,6 +42,7 @@ def overrides_from(args: argparse.Namespace) -> Overrides:
         api_key=getattr(args, "api_key", None),
         approval_mode=getattr(args, "approval_mode", None),
         max_turns=getattr(args, "max_turns", None),
+        local=bool(getattr(args, "local", False)),
     )
 
 
@@ -101,6 +102,8 @@ def prepare_session(args: argparse.Namespace, *, interactive: bool) -> Setup:
         record = find_resume(args, store, workspace)
         if record is not None:
             workspace, config = _resumed_settings(record, workspace, config, args)
+            if str(workspace) != record.workspace:  # moved: --continue finds it here now
+                store.update_session(record.id, workspace=str(workspace))
         from hermes.engine import Engine
         from hermes.system_prompt import build_system_prompt
 
@@ -131,6 +134,12 @@ def _resumed_settings(
 
     stored_ws = Path(record.workspace)
     if stored_ws.is_dir():
+        if stored_ws != workspace:  # that project's own config (rules, model), not this one's
+            try:
+                config = load_config(stored_ws, overrides_from(args))
+                check_endpoint(config)
+            except ConfigError as exc:
+                raise StartupError(str(exc)) from exc
         workspace = stored_ws
     else:
         _warn(f"the session's workspace {stored_ws} no longer exists; using {workspace}")

@@ -219,18 +219,19 @@ class Store(Database):
             f"SELECT {_MESSAGE_COLS} FROM messages WHERE session_id = ? ORDER BY seq",
             (session_id,),
         )
-        out = []
+        out: list[StoredMessage] = []
+        append, loads, none = out.append, json.loads, ()  # a hot loop on resume
         for mid, seq, role, content, calls, tcid, created, intr, synth, folded, rewound in rows:
-            tool_calls: tuple[ToolCall, ...] = ()
+            tool_calls: tuple[ToolCall, ...] = none
             if calls:
                 tool_calls = tuple(
                     ToolCall(c["id"], c["function"]["name"], c["function"]["arguments"])
-                    for c in json.loads(str(calls))
+                    for c in loads(calls)
                 )
-            msg = Message(role=role, content=content, tool_calls=tool_calls, tool_call_id=tcid)
-            out.append(
+            msg = Message(role, content, tool_calls, tcid)
+            append(
                 StoredMessage(
-                    mid, seq, msg, created, bool(intr), bool(synth), bool(folded), bool(rewound)
+                    mid, seq, msg, created, intr == 1, synth == 1, folded == 1, rewound == 1
                 )
             )
         return out
@@ -261,6 +262,8 @@ class Store(Database):
         A draft counts only if nothing was committed after its stream began; either way
         it is gone afterwards.
         """
+        if not self._read("SELECT 1 FROM drafts WHERE session_id = ?", (session_id,)):
+            return None  # the usual case: no write transaction at all
         with self._write() as db:
             row = db.execute(
                 "SELECT d.base_count, d.content, s.message_count FROM drafts d "
@@ -337,6 +340,34 @@ class Store(Database):
         return [ModelCallRecord(*r) for r in rows]
 
     # ------------------------------------------------------------------ search
+
+    # ------------------------------------------------------------------ grants
+
+    def add_grants(self, session_id: str, rules: Sequence[str]) -> None:
+        """Record "always" grants of a session (idempotent)."""
+        now = time.time()
+        with self._write() as db:
+            db.executemany(
+                "INSERT OR IGNORE INTO session_grants (session_id, rule, created_at) "
+                "VALUES (?, ?, ?)",
+                [(session_id, rule, now) for rule in rules],
+            )
+
+    def session_grants(self, session_id: str) -> list[str]:
+        """A session's grants, oldest first."""
+        rows = self._read(
+            "SELECT rule FROM session_grants WHERE session_id = ? ORDER BY created_at, rule",
+            (session_id,),
+        )
+        return [r[0] for r in rows]
+
+    def revoke_grant(self, session_id: str, rule: str) -> bool:
+        """Remove one grant; False when the session had no such grant."""
+        with self._write() as db:
+            cur = db.execute(
+                "DELETE FROM session_grants WHERE session_id = ? AND rule = ?", (session_id, rule)
+            )
+        return cur.rowcount > 0
 
     def search(
         self, query: str, *, workspace: str | None = None, limit: int = 50

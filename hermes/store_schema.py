@@ -156,6 +156,16 @@ MIGRATIONS: dict[int, tuple[str, ...]] = {
         "CREATE INDEX checkpoints_by_turn ON checkpoints (session_id, turn, id)",
         "ALTER TABLE messages ADD COLUMN rewound INTEGER NOT NULL DEFAULT 0",
     ),
+    # 5: "always" approval grants of a session, so resume keeps them and
+    # `hermes approvals list --session ID` shows them.
+    5: (
+        """CREATE TABLE session_grants (
+            session_id TEXT NOT NULL REFERENCES sessions (id) ON DELETE CASCADE,
+            rule TEXT NOT NULL,
+            created_at REAL NOT NULL,
+            PRIMARY KEY (session_id, rule)
+        )""",
+    ),
 }
 
 SCHEMA_VERSION = max(MIGRATIONS)

@@ -419,6 +419,7 @@ async def _gate(state: SessionState, pc: PreparedCall, facts: CallFacts) -> Gate
     emit(p.ApprovalResolved(call.id, answer, by="user"))
     if answer == "always" and decision.always_rules and not decision.catastrophic:
         state.policy.grant(decision.always_rules)
+        await asyncio.to_thread(state.store.add_grants, state.id, decision.always_rules)
         if state.config.approvals.persist:
             await _persist_grant(state, decision.always_rules)
         return GateOutcome("run")

@@ -121,3 +121,16 @@ def test_tool_wide_deny_covers_unparseable_commands() -> None:
         ).action
         == "deny"
     )
+
+
+def test_prefix_rules_never_cover_a_command_that_is_not_plain() -> None:
+    # `ls > /etc/x` has the prefix "ls" but writes a file: an "ls" rule must not cover it.
+    facts = CallFacts(
+        "terminal", "exec", command="ls > /etc/x", command_prefixes=("ls",), plain=False
+    )
+    policy = ApprovalPolicy.from_config("ask", ("terminal:ls",), ())
+    policy.grant(("terminal:ls",))
+    assert policy.decide(facts).action == "ask"
+    assert policy.always_rules(facts) == ()
+    assert ApprovalPolicy.from_config("ask", ("terminal",), ()).decide(facts).action == "allow"
+    assert ApprovalPolicy.from_config("yolo", (), ("terminal:ls",)).decide(facts).action == "deny"

@@ -62,9 +62,9 @@ async def interactive_run(engine: object, prompt: str, answer: Answer) -> list[p
 
 async def test_once_always_and_deny(server: ScriptedServer, store: Store, workspace: Path) -> None:
     server.add(
-        ScriptedReply(tool_calls=(call("terminal", "c1", command="echo one > one.txt"),)),
-        ScriptedReply(tool_calls=(call("terminal", "c2", command="echo two > two.txt"),)),
-        ScriptedReply(tool_calls=(call("terminal", "c3", command="echo three > three.txt"),)),
+        ScriptedReply(tool_calls=(call("terminal", "c1", command="mkdir one"),)),
+        ScriptedReply(tool_calls=(call("terminal", "c2", command="mkdir -p two"),)),
+        ScriptedReply(tool_calls=(call("terminal", "c3", command="mkdir three"),)),
         ScriptedReply(tool_calls=(call("terminal", "c4", command="touch four.txt"),)),
         ScriptedReply(text="done"),
     )
@@ -74,17 +74,34 @@ async def test_once_always_and_deny(server: ScriptedServer, store: Store, worksp
     )
     events = await interactive_run(engine, "go", lambda ev: answers[ev.call_id])  # type: ignore[return-value]
     asked = [e.call_id for e in of_type(events, p.ApprovalRequested)]
-    # c3 is covered by the "always" grant for `echo` made at c2; c4 (touch) asks again.
+    # c3 is covered by the "always" grant for `mkdir` made at c2; c4 (touch) asks again.
     assert asked == ["c1", "c2", "c4"]
     req = of_type(events, p.ApprovalRequested)[1]
-    assert req.always_rules == ("terminal:echo",)
-    assert "redirect" in req.reason or "echo" in req.reason
-    assert sorted(os.listdir(workspace)) == ["one.txt", "three.txt", "two.txt"]
+    assert req.always_rules == ("terminal:mkdir",)
+    assert req.reason == "approval mode ask: asks: mkdir is not read-only"
+    assert sorted(os.listdir(workspace)) == ["one", "three", "two"]
     ends = {e.call_id: e.status for e in of_type(events, p.ToolCallEnd)}
     assert ends == {"c1": "done", "c2": "done", "c3": "done", "c4": "denied"}
     denied_msg = next(m for m in server.requests[4].messages if m.get("tool_call_id") == "c4")
     assert denied_msg["content"] == "denied by the user"
-    assert engine.state.policy.grants[0].pattern == "echo"
+    assert engine.state.policy.grants[0].pattern == "mkdir"
+
+
+async def test_always_is_not_offered_for_a_redirect(
+    server: ScriptedServer, store: Store, workspace: Path
+) -> None:
+    server.add(
+        ScriptedReply(tool_calls=(call("terminal", "c1", command="echo hi > out.txt"),)),
+        ScriptedReply(text="ok"),
+    )
+    engine = make_engine(
+        make_config(server.base_url, workspace), workspace, store, interactive=True
+    )
+    events = await interactive_run(engine, "go", lambda ev: "always")
+    req = of_type(events, p.ApprovalRequested)[0]
+    assert (req.always_rules, req.reason) == ((), "approval mode ask: asks: redirect into out.txt")
+    assert (workspace / "out.txt").read_text() == "hi\n"
+    assert engine.state.policy.grants == []
 
 
 async def test_abort_stops_the_turn_and_reports_every_call(
@@ -213,3 +230,55 @@ async def test_always_with_persist_writes_the_workspace_config(
     assert [(r.rule, r.kind) for r in list_rules(workspace)] == [("terminal:mkdir", "allow")]
     assert revoke_rule(workspace, "terminal:mkdir") == workspace / ".hermes" / "config.yaml"
     assert list_rules(workspace) == []
+
+
+async def test_grants_survive_resume_and_are_revocable(
+    server: ScriptedServer, store: Store, workspace: Path
+) -> None:
+    server.add(
+        ScriptedReply(tool_calls=(call("terminal", "t1", command="mkdir a"),)),
+        ScriptedReply(text="ok"),
+        ScriptedReply(tool_calls=(call("terminal", "t2", command="mkdir b"),)),
+        ScriptedReply(text="ok"),
+    )
+    cfg = make_config(server.base_url, workspace)
+    engine = make_engine(cfg, workspace, store, interactive=True)
+    await interactive_run(engine, "one", lambda ev: "always")
+    sid = engine.state.id
+    assert store.session_grants(sid) == ["terminal:mkdir"]
+    resumed = make_engine(cfg, workspace, store, interactive=True, resume=store.get_session(sid))
+    events = await interactive_run(resumed, "two", lambda ev: "deny")
+    assert of_type(events, p.ApprovalRequested) == []
+    assert (workspace / "b").is_dir()
+    assert await resumed.revoke_grant("terminal:mkdir")
+    assert store.session_grants(sid) == [] and resumed.state.policy.grants == []
+
+
+def test_cli_lists_and_revokes_session_grants(workspace: Path) -> None:
+    import subprocess
+    import sys
+
+    from hermes.store import open_store
+
+    home_store = open_store()
+    other = home_store.create_session(str(workspace), "m", "ask")
+    home_store.add_grants(other.id, ["terminal:npm test"])
+    home_store.close()
+    cli = [sys.executable, "-m", "hermes", "approvals"]
+    listed = subprocess.run(
+        [*cli, "list", "--session", other.id, "-C", str(workspace)], capture_output=True, text=True
+    )
+    assert (
+        listed.returncode == 0
+        and f"grant  terminal:npm test  [session {other.id}]" in listed.stdout
+    )
+    revoked = subprocess.run(
+        [*cli, "revoke", "terminal:npm test", "--session", other.id[:8]],
+        capture_output=True,
+        text=True,
+    )
+    assert revoked.returncode == 0, revoked.stderr
+    again = subprocess.run(
+        [*cli, "revoke", "terminal:npm test", "--session", other.id], capture_output=True, text=True
+    )
+    assert again.returncode == 2 and "no rule 'terminal:npm test'" in again.stderr

@@ -326,7 +326,7 @@ def test_a_killed_run_resumes_where_it_stopped(
     assert sorted(t["id"] for t in trajectories) == sorted(ids)
     for traj in trajectories:
         assert_valid_trajectory(traj)
-    assert f"{len(before)} were finished by an earlier run and skipped" in out
+    assert f"{len(before)} w" in out and "finished by an earlier run and skipped" in out
 
 
 def test_ctrl_c_interrupts_running_sessions_and_loses_nothing(

@@ -5,11 +5,19 @@ The corpus test scores ``extract_facts`` against tests/data/facts_corpus.jsonl.
 Matching, per message: a predicted fact may pair with one labeled fact of the SAME
 CATEGORY (required). Pairs whose subjects match loosely are made first, then any
 remaining same-category pairs. A subject matches loosely when, after lowercasing
-and dropping a plural "s" from each word, the two are equal, one contains the other,
-or they share a word that is not generic ("version", "command", "name", ...).
+and dropping a plural "s" from each word, the words of one are a subset of the
+other's ("port" / "redis port"), or they share a word that is not generic
+("version", "command", "name", ...): "tests" / "test location" match, "python
+version" / "node version" do not.
 True positive = a pair; false positive = a predicted fact left unpaired; false
 negative = a labeled fact left unpaired. Subject agreement is reported separately
 (the share of pairs whose subjects match loosely).
+
+The corpus: the first 228 messages were written before any rule existed; the next
+74 and then 53 were written later as held-out sets (each labeled before the rules
+were run on it) and kept. The rules were developed against the corpus, so its
+figures are optimistic: on the held-out sets, before any rule was adjusted for them,
+precision was 0.96 and 1.00 and recall 0.57 and 0.59.
 
 Run with ``-s`` to see the figures.
 """
@@ -58,10 +66,8 @@ def _words(subject: str) -> set[str]:
 
 def subjects_match(predicted: str, labeled: str) -> bool:
     """Loose subject match (see module docstring)."""
-    a, b = " ".join(sorted(_words(predicted))), " ".join(sorted(_words(labeled)))
-    if a == b or a in b or b in a:
-        return True
-    return bool((_words(predicted) & _words(labeled)) - _GENERIC_WORDS)
+    a, b = _words(predicted), _words(labeled)
+    return a <= b or b <= a or bool((a & b) - _GENERIC_WORDS)
 
 
 @dataclass
@@ -177,6 +183,7 @@ def test_no_false_positives_on_traps() -> None:
         ("docs", "docs tool", True),
         ("python version", "node version", False),
         ("editor", "os", False),
+        ("os", "cost threshold", False),
     ],
 )
 def test_subject_matching_rule(predicted: str, labeled: str, expected: bool) -> None:

@@ -7,6 +7,9 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -338,3 +341,178 @@ async def test_failed_commit_of_a_result_stops_the_next_tool_and_resume_settles_
     assert msgs[4]["content"].startswith("[not run: the turn stopped: ")
     assert "readonly database" in msgs[4]["content"]
     assert server.rejections == []
+
+
+def _hermes(*args: str, cwd: Path, home: Path) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("OPENAI_", "HERMES_"))}
+    env["HERMES_HOME"] = str(home)
+    return subprocess.run(
+        [sys.executable, "-m", "hermes", *args],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        stdin=subprocess.DEVNULL,
+    )
+
+
+def test_resume_restores_workspace_model_and_approval_mode(
+    server: ScriptedServer, tmp_path: Path, hermes_home: Path
+) -> None:
+    project, elsewhere = tmp_path / "project", tmp_path / "elsewhere"
+    project.mkdir()
+    elsewhere.mkdir()
+    server.add(
+        ScriptedReply(text="first"),
+        ScriptedReply(tool_calls=(ScriptedCall("terminal", '{"command": "touch here"}', "t1"),)),
+        ScriptedReply(text="made it"),
+    )
+    first = _hermes(
+        "-p",
+        "hi",
+        "--base-url",
+        server.base_url,
+        "--model",
+        "model-a",
+        "--approval-mode",
+        "yolo",
+        "--output-format",
+        "json",
+        cwd=project,
+        home=hermes_home,
+    )
+    assert first.returncode == 0, first.stderr
+    sid = json.loads(first.stdout)["session_id"]
+    # From another directory, with no flags: the session's workspace, model and mode.
+    again = _hermes(
+        "-p",
+        "make a file",
+        "--resume",
+        sid[:8],
+        "--base-url",
+        server.base_url,
+        cwd=elsewhere,
+        home=hermes_home,
+    )
+    assert again.returncode == 0, again.stderr
+    assert (project / "here").exists() and not (elsewhere / "here").exists()
+    assert {r.body["model"] for r in server.requests} == {"model-a"}
+    # --continue finds it from the project directory only.
+    assert (
+        _hermes(
+            "-p", "x", "--continue", "--base-url", server.base_url, cwd=elsewhere, home=hermes_home
+        ).returncode
+        == 2
+    )
+
+
+def test_resume_warns_when_the_workspace_moved(
+    server: ScriptedServer, tmp_path: Path, hermes_home: Path
+) -> None:
+    project, moved = tmp_path / "project", tmp_path / "moved"
+    project.mkdir()
+    server.add(ScriptedReply(text="one"), ScriptedReply(text="two"))
+    first = _hermes(
+        "-p",
+        "hi",
+        "--base-url",
+        server.base_url,
+        "--output-format",
+        "json",
+        cwd=project,
+        home=hermes_home,
+    )
+    sid = json.loads(first.stdout)["session_id"]
+    project.rename(moved)
+    again = _hermes(
+        "-p",
+        "still there?",
+        "--resume",
+        sid,
+        "--base-url",
+        server.base_url,
+        cwd=moved,
+        home=hermes_home,
+    )
+    assert again.returncode == 0, again.stderr
+    assert f"the session's workspace {project} no longer exists; using {moved}" in again.stderr
+    assert [m["content"] for m in server.requests[-1].messages[1:]] == ["hi", "one", "still there?"]
+
+
+def test_resume_from_elsewhere_uses_the_projects_own_config(
+    server: ScriptedServer, tmp_path: Path, hermes_home: Path
+) -> None:
+    project, elsewhere = tmp_path / "project", tmp_path / "elsewhere"
+    for d in (project, elsewhere):
+        (d / ".hermes").mkdir(parents=True)
+    (project / ".hermes" / "config.yaml").write_text("approvals:\n  deny: [terminal]\n")
+    (elsewhere / ".hermes" / "config.yaml").write_text("approvals:\n  allow: [terminal]\n")
+    server.add(
+        ScriptedReply(text="hello"),
+        ScriptedReply(tool_calls=(ScriptedCall("terminal", '{"command": "touch x"}', "t1"),)),
+        ScriptedReply(text="denied, fine"),
+    )
+    first = _hermes(
+        "-p",
+        "hi",
+        "--base-url",
+        server.base_url,
+        "--output-format",
+        "json",
+        cwd=project,
+        home=hermes_home,
+    )
+    sid = json.loads(first.stdout)["session_id"]
+    _hermes(
+        "-p",
+        "run it",
+        "--resume",
+        sid,
+        "--base-url",
+        server.base_url,
+        cwd=elsewhere,
+        home=hermes_home,
+    )
+    assert not (project / "x").exists() and not (elsewhere / "x").exists()
+    assert "denied" in server.requests[-1].messages[-1]["content"]
+
+
+def test_continue_finds_a_session_whose_workspace_moved(
+    server: ScriptedServer, tmp_path: Path, hermes_home: Path
+) -> None:
+    project, moved = tmp_path / "project", tmp_path / "moved"
+    project.mkdir()
+    server.add(ScriptedReply(text="one"), ScriptedReply(text="two"), ScriptedReply(text="three"))
+    sid = json.loads(
+        _hermes(
+            "-p",
+            "a",
+            "--base-url",
+            server.base_url,
+            "--output-format",
+            "json",
+            cwd=project,
+            home=hermes_home,
+        ).stdout
+    )["session_id"]
+    project.rename(moved)
+    assert (
+        _hermes(
+            "-p", "b", "--resume", sid, "--base-url", server.base_url, cwd=moved, home=hermes_home
+        ).returncode
+        == 0
+    )
+    cont = _hermes(
+        "-p",
+        "c",
+        "--continue",
+        "--base-url",
+        server.base_url,
+        "--output-format",
+        "json",
+        cwd=moved,
+        home=hermes_home,
+    )
+    assert cont.returncode == 0, cont.stderr
+    assert json.loads(cont.stdout)["session_id"] == sid

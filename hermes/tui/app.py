@@ -9,9 +9,6 @@ runs), ``ApprovalReply``, ``Interrupt``, ``Compact``, ``SetModel``, ``Shutdown``
 from __future__ import annotations
 
 import asyncio
-import time
-from collections.abc import Callable
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -31,6 +28,7 @@ from hermes.tui.complete import workspace_files as list_files
 from hermes.tui.conversation import Conversation
 from hermes.tui.input_history import InputHistory
 from hermes.tui.link import EngineLink
+from hermes.tui.options import AppOptions
 from hermes.tui.picker import SessionPicker
 from hermes.tui.prompt import CompletionMenu, PromptInput
 from hermes.tui.sessions import Launcher
@@ -40,20 +38,6 @@ from hermes.tui.transcript import Transcript
 
 if TYPE_CHECKING:
     from hermes.engine import Engine
-
-
-@dataclass
-class AppOptions:
-    """Knobs for tests and benchmarks: fixed clocks make snapshots deterministic."""
-
-    clock: Callable[[], float] = time.monotonic
-    now: Callable[[], float] = time.time
-    approval_arm_seconds: float = 0.25
-    quit_window: float = 2.0
-    cursor_blink: bool = True
-    tune_gc: bool = True  # process-wide: off where many apps share a process (tests)
-    history: InputHistory | None = None
-    files: list[str] | None = field(default=None)
 
 
 class HermesApp(App[int]):
@@ -100,24 +84,29 @@ class HermesApp(App[int]):
 
     @property
     def setup(self) -> Setup:
+        """The open session (config, store, engine)."""
         return self.link.setup
 
     @property
     def engine(self) -> Engine:
+        """The open session's engine."""
         return self.link.engine
 
     @property
     def workspace(self) -> Path:
+        """The session's workspace (the flags' until it is open)."""
         if self.link.ready:
             return self.engine.state.workspace
         return self.launcher.workspace if self.launcher is not None else Path.cwd()
 
     @property
     def conversation(self) -> Conversation:
+        """The conversation view."""
         return self._conversation
 
     @property
     def prompt_input(self) -> PromptInput:
+        """The input box."""
         return self._input
 
     # ------------------------------------------------------------------ layout
@@ -272,6 +261,7 @@ class HermesApp(App[int]):
         self.prompt_input.refresh_menu()
 
     def focus_input(self) -> None:
+        """Give the input the keys (unless a dialog is open)."""
         if not isinstance(self.screen, ModalScreen):
             self.prompt_input.focus()
 

@@ -79,6 +79,7 @@ class NoticeBlock(Static, Block):
         return text
 
     def sync(self) -> None:
+        """Re-read the entry."""
         self.update(self._text())
 
 
@@ -229,6 +230,7 @@ class AssistantBlock(Vertical, Block):
             await self.mount(self._final())
 
     def sync(self) -> None:
+        """Re-read the entry."""
         self._sync_reasoning()
 
     def _sync_reasoning(self) -> None:

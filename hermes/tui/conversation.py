@@ -75,9 +75,11 @@ class Conversation(VerticalScroll):
         return self.is_anchored and not getattr(self, "_anchor_released", False)
 
     def widget_for(self, entry: Entry) -> Block | None:
+        """The mounted block of ``entry``, if it is in the window."""
         return self.widgets.get(entry)
 
     def tool_block(self, call_id: str) -> ToolBlock | None:
+        """The mounted block of call ``call_id``, if any."""
         entry = self.transcript.tools.get(call_id)
         widget = self.widgets.get(entry) if entry is not None else None
         return widget if isinstance(widget, ToolBlock) else None

@@ -81,6 +81,7 @@ class InputHistory:
 
     @property
     def browsing(self) -> bool:
+        """Whether Up/Down are walking the history."""
         return self._cursor is not None
 
     def previous(self, current: str) -> str | None:

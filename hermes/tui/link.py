@@ -47,20 +47,24 @@ class EngineLink:
 
     @property
     def ready(self) -> bool:
+        """Whether the session is open."""
         return self._setup is not None
 
     @property
     def setup(self) -> Setup:
+        """The open session (NotReady while it is being opened)."""
         if self._setup is None:
             raise NotReady("hermes is still starting")
         return self._setup
 
     @property
     def engine(self) -> Engine:
+        """The open session's engine."""
         return self.setup.engine
 
     @property
     def busy(self) -> bool:
+        """Whether a turn is running."""
         return self._setup is not None and self._setup.engine.busy
 
     async def submit(self, op: p.Op) -> None:

@@ -47,12 +47,14 @@ class CompletionMenu(OptionList):
 
     @property
     def chosen(self) -> Completion | None:
+        """The highlighted completion, when the menu shows."""
         items: list[Completion] = getattr(self, "items", [])
         if not self.display or self.highlighted is None or not items:
             return None
         return items[self.highlighted]
 
     def move(self, step: int) -> None:
+        """Move the highlight by ``step`` (wrapping)."""
         count = self.option_count
         if count:
             self.highlighted = ((self.highlighted or 0) + step) % count

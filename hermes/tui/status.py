@@ -51,6 +51,7 @@ class QueuedLine(Static):
     """Messages sent while the agent works, until the engine delivers them."""
 
     def show(self, queued: list[str]) -> None:
+        """Show ``queued`` (hidden when empty)."""
         self.display = bool(queued)
         if queued:
             text = Text()

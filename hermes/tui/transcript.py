@@ -27,11 +27,15 @@ class Entry:
 
 @dataclass(eq=False)
 class UserEntry(Entry):
+    """A user message."""
+
     text: str = ""
 
 
 @dataclass(eq=False)
 class AssistantEntry(Entry):
+    """A model reply: streamed text, reasoning, and whether it was cut short."""
+
     text: str = ""
     reasoning: str = ""
     streaming: bool = False
@@ -41,6 +45,8 @@ class AssistantEntry(Entry):
 
 @dataclass(eq=False)
 class ToolEntry(Entry):
+    """A tool call, from the model's request to its result."""
+
     call_id: str = ""
     name: str = ""
     arguments: str = ""
@@ -58,11 +64,14 @@ class ToolEntry(Entry):
 
     @property
     def finished(self) -> bool:
+        """Whether the call has its result (or never will run)."""
         return self.state in TOOL_DONE_STATES
 
 
 @dataclass(eq=False)
 class NoticeEntry(Entry):
+    """A line from hermes itself: an error, a warning, what a command says."""
+
     level: str = "info"  # info | warning | error
     text: str = ""
     kind: str = ""  # "retry": updated in place by the next retry of the same request
@@ -114,6 +123,7 @@ class Transcript:
         return list(self.active.values())
 
     def lanes(self) -> tuple[list[str], int]:
+        """Running calls' tool classes and the number of approvals waiting."""
         return self.running(), len(self.approvals)
 
     # ------------------------------------------------------------------ changes
@@ -124,6 +134,7 @@ class Transcript:
         self.current = None
 
     def add(self, entry: Entry, change: Change) -> None:
+        """Append ``entry`` and record it in ``change``."""
         self.entries.append(entry)
         change.added.append(entry)
 

@@ -19,8 +19,9 @@ from textual.pilot import Pilot
 from hermes.cli import build_parser
 from hermes.testing.scripted_server import ScriptedServer
 from hermes.testing.scripted_types import ScriptedCall
-from hermes.tui.app import AppOptions, HermesApp
+from hermes.tui.app import HermesApp
 from hermes.tui.input_history import InputHistory
+from hermes.tui.options import AppOptions
 from hermes.tui.sessions import Launcher
 
 SIZE = (100, 30)

@@ -1,0 +1,198 @@
+"""A model client that runs a GGUF model in-process on the CPU (``model.provider: local``).
+
+It has the public surface of :class:`hermes.model.ModelClient` (``config``,
+``complete``, ``with_model``, ``list_models``, ``aclose``) and is one, so the engine,
+store, executor and front ends do not know the difference. Inference runs in a worker
+thread; text streams back to the event loop with ``call_soon_threadsafe``. Cancelling
+``complete`` (an interrupted turn) sets a flag the worker checks between prompt chunks
+and at every token, and nothing it produces afterwards reaches the caller.
+
+Tool calls are written by the model as ``<tool_call>{...}</tool_call>`` text and turned
+into real calls by :mod:`hermes.text_tool_calls`, always on here.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+from collections.abc import Sequence
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+from hermes.config import ModelConfig
+from hermes.local_chat import ChatTemplateError, compact_tools, local_system_prompt
+from hermes.local_files import (
+    INSTALL_HINT,
+    ModelFile,
+    ModelFileError,
+    ensure_pack,
+    local_model_name,
+    user_model,
+)
+from hermes.local_runtime import (
+    DEFAULT_CONTEXT,
+    Cancelled,
+    ContextFull,
+    Generation,
+    LocalBackend,
+    Sampling,
+    shared_backend,
+)
+from hermes.messages import Message, Usage
+from hermes.model import ModelClient, ModelError, ModelReply, RetrySink, TextSink, _filtered
+from hermes.model import _with_text_calls as with_text_calls
+from hermes.text_tool_calls import TextCallStream
+
+DEFAULT_TEMPERATURE = 0.2
+
+
+def _resolver(path: str | None) -> Any:
+    if path:
+        return lambda: user_model(path)
+    return ensure_pack
+
+
+def _local_view(messages: Sequence[Message]) -> list[Message]:
+    """The messages with the system prompt shortened for a small model."""
+    if messages and messages[0].role == "system":
+        system = local_system_prompt(messages[0].content or "")
+        return [Message(role="system", content=system), *messages[1:]]
+    return list(messages)
+
+
+class LocalModelClient(ModelClient):
+    """Runs ``config.path`` (or the default model pack) with llama.cpp, in process."""
+
+    def __init__(self, config: ModelConfig, backend: LocalBackend | None = None) -> None:
+        config = replace(
+            config,
+            name=local_model_name(config.path),
+            context_window=config.context_window or DEFAULT_CONTEXT,
+            text_tool_calls=True,
+        )
+        super().__init__(config, None)
+        self.backend = backend or shared_backend(
+            str(Path(config.path).expanduser()) if config.path else "default",
+            _resolver(config.path),
+            config.context_window or DEFAULT_CONTEXT,
+            config.threads,
+        )
+        self.last: Generation | None = None
+        self._running: set[threading.Event] = set()
+
+    def with_model(self, name: str) -> ModelClient:
+        """``/model PATH.gguf`` switches to another model file; other names keep this one
+        (the local provider has no catalogue of names)."""
+        if name.endswith(".gguf"):
+            return LocalModelClient(replace(self.config, path=name))
+        return self
+
+    async def aclose(self) -> None:
+        """Stop any generation still running for this client (the loaded model stays
+        shared in the process for later sessions)."""
+        for cancel in list(self._running):
+            cancel.set()
+
+    async def list_models(self) -> list[dict[str, Any]]:
+        """The one model this client runs, with its context window."""
+        return [{"id": self.config.name, "context_length": self.backend.n_ctx}]
+
+    def _sampling(self) -> Sampling:
+        temperature = self.config.temperature
+        return Sampling(
+            max_tokens=self.config.max_output_tokens,
+            temperature=DEFAULT_TEMPERATURE if temperature is None else temperature,
+        )
+
+    async def complete(
+        self,
+        messages: Sequence[Message],
+        tools: Sequence[dict[str, Any]],
+        *,
+        on_text: TextSink | None = None,
+        on_reasoning: TextSink | None = None,
+        on_retry: RetrySink | None = None,
+    ) -> ModelReply:
+        """Generate one reply in a worker thread, streaming its text to ``on_text``."""
+        started = time.monotonic()
+        offered = compact_tools(tools)
+        calls = TextCallStream([t["function"]["name"] for t in offered]) if offered else None
+        sink = _filtered(calls, on_text) if calls is not None and on_text else on_text
+        loop = asyncio.get_running_loop()
+        cancel = threading.Event()
+        done: asyncio.Future[Generation] = loop.create_future()
+
+        def deliver(piece: str) -> None:
+            if not cancel.is_set() and sink is not None:
+                sink(piece)
+
+        def post(callback: Any, *args: Any) -> None:
+            try:
+                loop.call_soon_threadsafe(callback, *args)
+            except RuntimeError:  # the loop is closed: nobody is waiting any more
+                pass
+
+        def settle(result: Generation | None, error: BaseException | None) -> None:
+            if done.done():
+                return
+            if error is not None:
+                done.set_exception(error)
+            else:
+                done.set_result(result)  # type: ignore[arg-type]
+
+        view = _local_view(messages)
+        sampling = self._sampling()
+
+        def work() -> None:
+            try:
+                result = self.backend.generate(
+                    view, offered, sampling, cancel, lambda piece: post(deliver, piece)
+                )
+            except BaseException as exc:
+                post(settle, None, exc)
+            else:
+                post(settle, result, None)
+
+        self._running.add(cancel)
+        threading.Thread(target=work, name="hermes-local-model", daemon=True).start()
+        try:
+            generation = await done
+        except asyncio.CancelledError:
+            cancel.set()
+            raise
+        except Cancelled as exc:
+            raise ModelError("the local model request was cancelled") from exc
+        except (ModelFileError, ChatTemplateError, ContextFull) as exc:
+            raise ModelError(str(exc)) from exc
+        except ImportError as exc:
+            raise ModelError(
+                f"the local backend (llama-cpp-python) is missing: {exc}; {INSTALL_HINT}"
+            ) from exc
+        except Exception as exc:
+            raise ModelError(f"the local model failed: {type(exc).__name__}: {exc}") from exc
+        finally:
+            self._running.discard(cancel)
+        self.last = generation
+        reply = ModelReply(
+            content=generation.text,
+            tool_calls=(),
+            finish_reason=generation.finish_reason,
+            usage=Usage(generation.prompt_tokens, generation.completion_tokens),
+            latency_ms=(time.monotonic() - started) * 1000,
+            request_bytes=generation.prompt_bytes,
+        )
+        if calls is not None:
+            reply = with_text_calls(reply, calls, on_text)
+        return reply
+
+
+def make_local_client(config: ModelConfig) -> LocalModelClient:
+    """The client for ``model.provider: local``."""
+    return LocalModelClient(config)
+
+
+def resolve_model_file(config: ModelConfig) -> ModelFile:
+    """The model file ``config`` names (assembling the default pack if needed)."""
+    return user_model(config.path) if config.path else ensure_pack()
