@@ -21,6 +21,9 @@ import dataclasses
 import json
 import os
 import re
+import resource
+import sqlite3
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -90,9 +93,36 @@ def write_tasks(path: Path, n: int, prefix: str) -> None:
             f.write(json.dumps({"id": tid, "prompt": f"[task {tid}] write your id"}) + "\n")
 
 
-async def one_level(
-    base: Path, url: str, n: int, parallel: int, ray_address: str | None
-) -> tuple[BatchSummary, float]:
+@dataclasses.dataclass(frozen=True)
+class Level:
+    """One measured run."""
+
+    runner: str
+    parallel: int
+    summary: BatchSummary
+    steady: float  # tasks/s between the first and the last result
+    cpu_ms: float | None  # CPU of this process per task (local runs only)
+    model_p50_ms: float  # model-call latency as hermes saw it (recorded per request)
+
+
+def model_latency_p50(run_dir: Path) -> float:
+    """The median recorded latency of every model request of the run."""
+    data: list[float] = []
+    for db in run_dir.glob("*.db"):
+        con = sqlite3.connect(db)
+        try:
+            data += [float(r[0]) for r in con.execute("SELECT latency_ms FROM model_calls")]
+        finally:
+            con.close()
+    return statistics.median(data) if data else 0.0
+
+
+def _cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+async def one_level(base: Path, url: str, n: int, parallel: int, ray_address: str | None) -> Level:
     name = f"{'ray' if ray_address is not None else 'local'}-{parallel}"
     tasks = base / f"{name}.jsonl"
     write_tasks(tasks, n, name)
@@ -106,9 +136,18 @@ async def one_level(
         ray_address=ray_address,
     )
     timing = Timing()
+    cpu = _cpu()
     summary = await run_batch(options, timing)
+    cpu = _cpu() - cpu
     assert summary.counts["passed"] == n, summary
-    return summary, timing.steady_rate()
+    return Level(
+        "ray" if ray_address is not None else "local",
+        parallel,
+        summary,
+        timing.steady_rate(),
+        None if ray_address is not None else cpu * 1000 / n,
+        model_latency_p50(base / name),
+    )
 
 
 def main() -> None:
@@ -139,37 +178,41 @@ def main() -> None:
         server.wait(10)
     print(f"\n{args.tasks} tasks x 3 tool calls, model latency {args.delay * 1000:.0f} ms")
     print(
-        "| runner | --parallel | tasks/s (end to end) | tasks/s (steady) | "
-        "ideal (5·P) | tool calls | p50 ms | p95 ms |"
+        "| runner | --parallel | tasks/s | tasks/s steady | ideal 5·P | speed-up | "
+        "executor p50 / p95 ms | model call p50 ms | hermes CPU ms/task |"
     )
-    print("|---|---|---|---|---|---|---|---|")
-    for runner, parallel, summary, steady in rows:
-        ex = summary.executor
-        ideal = min(parallel, args.tasks) / (4 * args.delay)
+    print("|---|---|---|---|---|---|---|---|---|")
+    base_rate = rows[0].summary.throughput if rows else 0.0
+    for row in rows:
+        ex = row.summary.executor
+        ideal = min(row.parallel, args.tasks) / (4 * args.delay)
+        speedup = row.summary.throughput / base_rate if base_rate else 0.0
+        cpu = f"{row.cpu_ms:.0f}" if row.cpu_ms is not None else "n/a"
         print(
-            f"| {runner} | {parallel} | {summary.throughput:.1f} | {steady:.1f} | "
-            f"{ideal:.0f} | {ex.requests} | {ex.p50_ms:.1f} | {ex.p95_ms:.1f} |"
+            f"| {row.runner} | {row.parallel} | {row.summary.throughput:.1f} | "
+            f"{row.steady:.1f} | {ideal:.0f} | {speedup:.1f}x | "
+            f"{ex.p50_ms:.1f} / {ex.p95_ms:.1f} | {row.model_p50_ms:.0f} | {cpu} |"
         )
 
 
-async def _levels(
-    base: Path, url: str, args: argparse.Namespace
-) -> list[tuple[str, int, BatchSummary, float]]:
+async def _levels(base: Path, url: str, args: argparse.Namespace) -> list[Level]:
     rows = []
     await one_level(base, url, 5, 5, None)  # warm-up: imports, first connections
     for parallel in [int(x) for x in args.levels.split(",")]:
-        summary, steady = await one_level(base, url, args.tasks, parallel, None)
-        rows.append(("local", parallel, summary, steady))
-        print(f"local --parallel {parallel}: {summary.throughput:.1f} tasks/s", flush=True)
+        row = await one_level(base, url, args.tasks, parallel, None)
+        rows.append(row)
+        print(f"local --parallel {parallel}: {row.summary.throughput:.1f} tasks/s", flush=True)
     if args.ray:
         import ray
 
         ray.init(include_dashboard=False, log_to_driver=False)
         try:
             for parallel in [int(x) for x in args.ray_levels.split(",")]:
-                summary, steady = await one_level(base, url, args.tasks, parallel, "")
-                rows.append(("ray", parallel, summary, steady))
-                print(f"ray --parallel {parallel}: {summary.throughput:.1f} tasks/s", flush=True)
+                row = await one_level(base, url, args.tasks, parallel, "")
+                rows.append(row)
+                print(
+                    f"ray --parallel {parallel}: {row.summary.throughput:.1f} tasks/s", flush=True
+                )
         finally:
             ray.shutdown()
     return rows

@@ -2,20 +2,22 @@
 
     python bench/bench_checkpoints.py [--files 10000] [--runs 30]
 
-A throwaway HERMES_HOME and workspace (100 directories x 100 files of ~1 KB) are made
-in a temp dir. Reported (median / p95 over ``--runs``):
+A throwaway HERMES_HOME and workspace (100 directories x 100 files of ~1.2 KB) are made
+in a temp dir; the shadow index is warmed first, as the background scan at a session's
+first turn does. Each run is one turn that patches one file, through the same calls the
+engine makes (``ShadowRepo.record`` + the checkpoint row, then ``record_post``):
 
-- ``pre``: the checkpoint before the patch runs (blob + trees + commit written in
-  process and fsynced, ref moved, checkpoint row committed to SQLite) — the part on the
+- ``pre``: the checkpoint before the patch runs (blob, trees and commit written in
+  process as one fsynced pack, ref moved, row committed to SQLite): the part on the
   turn's critical path;
-- ``post``: recording what the agent left when the turn ends;
+- ``post``: recording what the agent left, when the turn ends;
 - ``turn total``: pre + post, the checkpoint cost of the turn (goal < 50 ms);
+- for reference: the workspace scan a command's checkpoint makes (incremental, one file
+  changed) and the one-off first scan that warms the shadow index.
 
-wall time and CPU time (this process plus its git children; less sensitive to a busy
-machine, it leaves out waiting for fsync and for a CPU);
-- for reference, the workspace scan before a command (incremental, the index warm) and
-  the one-off first scan that warms the shadow index (done in the background at the
-  first turn of a session).
+Median and p95 over ``--runs`` of wall time and of CPU time (this process plus its git
+children: it leaves out waiting for fsync and for a CPU, so it says more on a busy
+machine).
 """
 
 from __future__ import annotations

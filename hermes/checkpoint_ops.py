@@ -68,11 +68,12 @@ class Outcome:
     skipped: list[tuple[str, str]] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     ran_commands: bool = False
+    redo: bool = False
 
     def note(self) -> str:
         """One line for the user."""
         parts = list(self.notes)
-        if self.ran_commands and self.restored:
+        if self.ran_commands and self.restored and not self.redo:
             parts.append(COMMAND_NOTE)
         return "; ".join(parts)
 
@@ -179,8 +180,11 @@ async def restore(
 ) -> Outcome:
     """Undo (or redo) ``turns`` in the order given, asking ``resolve`` about conflicts."""
     out = outcome or Outcome()
+    out.redo = redo
     for turn in turns:
         tc = await asyncio.to_thread(changes_of, store, repo, session_id, turn)
+        if not tc.changes and not tc.skipped:
+            continue  # the turn changed no files
         steps = await asyncio.to_thread(plan, repo, tc, redo=redo)
         chosen: list[Step] = []
         for step in steps:

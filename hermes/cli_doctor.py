@@ -202,6 +202,11 @@ def cmd_doctor(args: argparse.Namespace) -> int:
         from hermes.local_doctor import check_local_model
 
         checks.append(check_local_model(cfg))
+    if cfg is not None and cfg.mcp.servers:  # starts each MCP server, lists it, stops it
+        from hermes.mcp_status import doctor_checks
+
+        workspace = Path(getattr(args, "cwd", None) or ".").expanduser().resolve()
+        checks.extend(doctor_checks(cfg.mcp, workspace))
     for c in checks:
         if args.json:
             print(json.dumps({"check": c.name, "level": c.level, "detail": c.detail, "fix": c.fix}))

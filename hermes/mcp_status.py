@@ -6,12 +6,14 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any
 
 from hermes.config import McpConfig
 from hermes.mcp_client import McpManager, McpServerStatus
+
+if TYPE_CHECKING:
+    from hermes.cli_doctor import Check
 
 STDERR_LINES = 8
 
@@ -79,32 +81,23 @@ def probe_sync(
     return asyncio.run(probe(config, workspace, within))
 
 
-@dataclass(frozen=True)
-class McpCheck:
-    """A ``hermes doctor`` line for one server (same fields as the doctor's ``Check``)."""
+def doctor_checks(config: McpConfig, workspace: Path) -> list[Check]:
+    """``hermes doctor`` lines: every configured server probed (``mcp.connect_timeout``
+    each, in parallel); a failed one is FAIL with its reason and the end of its stderr."""
+    from hermes.cli_doctor import Check
 
-    name: str
-    level: Literal["ok", "warn", "FAIL"]
-    detail: str
-    fix: str = ""
-
-
-def doctor_checks(
-    config: McpConfig, workspace: Path, within: float | None = None
-) -> list[McpCheck]:
-    """Probe every configured server; a failed one is FAIL with its reason and stderr."""
     checks = []
-    for s in probe_sync(config, workspace, within):
+    for s in probe_sync(config, workspace):
         name = f"mcp {s.name}"
         if s.state == "ready":
-            checks.append(McpCheck(name, "ok", f"{len(s.tools)} tools from {s.target}"))
+            checks.append(Check(name, "ok", f"{len(s.tools)} tools from {s.target}"))
         elif s.state == "disabled":
-            checks.append(McpCheck(name, "ok", "disabled (enabled: false)"))
+            checks.append(Check(name, "ok", "disabled (enabled: false)"))
         else:
             tail = s.stderr_tail.splitlines()[-3:]
             stderr = f"; stderr: {' | '.join(tail)}" if tail else ""
             checks.append(
-                McpCheck(
+                Check(
                     name,
                     "FAIL",
                     f"{s.target}: {s.detail or s.state}{stderr}",

@@ -105,16 +105,20 @@ async def stdio_transport(
         assert process.stdout is not None
         buffer = b""
         try:
-            async with read_writer:
+            try:
                 async for chunk in process.stdout:
                     lines = (buffer + chunk).split(b"\n")
                     buffer = lines.pop()
                     for line in lines:
                         if line.strip():
                             await read_writer.send(_parse(line))
-        except (anyio.ClosedResourceError, anyio.BrokenResourceError, OSError):
-            pass
-        proc.ended()  # end of stdout (not a cancellation: that is hermes stopping it)
+            except (anyio.ClosedResourceError, anyio.BrokenResourceError, OSError):
+                pass
+            # End of stdout, not a cancellation (that is hermes stopping it). Said before
+            # the session sees the stream close, so a failed call finds the server gone.
+            proc.ended()
+        finally:
+            await read_writer.aclose()
 
     async def stderr_reader() -> None:
         assert process.stderr is not None

@@ -58,3 +58,19 @@ def test_a_bad_mcp_config_exits_2(workspace: Path, capsys: pytest.CaptureFixture
     configure(workspace, {"bad": {"url": "ftp://x"}})
     assert main(["-C", str(workspace), "mcp", "list"]) == 2
     assert "must be an http(s) URL" in capsys.readouterr().err
+
+
+def test_doctor_shows_each_server(workspace: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    configure(
+        workspace, {"bad": stdio_server("--exit-at-start"), "off": stdio_server(enabled=False)}
+    )
+    config = workspace / ".hermes" / "config.yaml"
+    config.write_text(config.read_text() + "model:\n  base_url: http://127.0.0.1:9/v1\n")
+    assert main(["-C", str(workspace), "doctor", "--json", "--timeout", "1"]) == 1
+    lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    checks = {c["check"]: c for c in lines}
+    assert checks["mcp off"]["level"] == "ok"
+    bad = checks["mcp bad"]
+    assert bad["level"] == "FAIL" and "exited with code 1 while starting" in bad["detail"]
+    assert "cannot open the database (on purpose)" in bad["detail"]
+    assert "mcp.servers.bad" in bad["fix"]

@@ -33,8 +33,12 @@ SAMPLES: list[p.Op | p.Event] = [
     p.Redo(),
     p.Rewind(3, files=True, conversation=False),
     p.ConflictReply("src/a.py", "keep_mine"),
-    p.ConflictFound("src/a.py", 3, "undo", "changed since the agent left it", "-a\n+b\n", "-b\n+a\n"),
-    p.UndoDone((3, 2), ("a.py", "b.py"), ("c.py",), "files restored", details=("c.py: kept your version",)),
+    p.ConflictFound(
+        "src/a.py", 3, "undo", "changed since the agent left it", "-a\n+b\n", "-b\n+a\n"
+    ),
+    p.UndoDone(
+        (3, 2), ("a.py", "b.py"), ("c.py",), "files restored", details=("c.py: kept your version",)
+    ),
     p.RewindDone(2, True, True, ("a.py",), (), "fix the bug", "note"),
 ]
 

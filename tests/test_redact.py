@@ -29,7 +29,11 @@ PEM = (
         (f"SLACK_TOKEN='{SLACK}'", SLACK, "slack-token"),
         (f"here:\n{PEM}\ndone", "b3BlbnNzaC1rZXktdjEAAAAABG5vbmUAAAAEbm9uZQ", "private-key"),
         ("https://alice:s3cr3t-pass@example.com/repo.git", "s3cr3t-pass", "url-password"),
-        ("curl 'https://api.x.io/v1/items?limit=5&access_token=abcdef123456'", "abcdef123456", "url-token"),
+        (
+            "curl 'https://api.x.io/v1/items?limit=5&access_token=abcdef123456'",
+            "abcdef123456",
+            "url-token",
+        ),
         ("curl -H 'Authorization: Bearer abc.def-ghi_jkl123'", "abc.def-ghi_jkl123", "auth-header"),
         (
             "aws_secret_access_key = wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",

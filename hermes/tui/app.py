@@ -80,6 +80,7 @@ class HermesApp(App[int]):
         self._quitting = False
         self._early: list[str] = []  # sent before the session was open
         self._status_pending = False
+        self.last_keystroke = 0.0  # the input sets it; streaming slows down while typing
         self.commands = Commands(self)
 
     @property

@@ -29,6 +29,10 @@ USER_MAX_LINES = 40
 STREAM_INTERVAL = 0.08
 """Streamed text reaches the Markdown at most this often (s): each append re-lays out and
 repaints the conversation, so batching keeps the input responsive under a fast model."""
+STREAM_INTERVAL_TYPING = 0.5
+"""...and while the user is typing (a key in the last TYPING_WINDOW s), this often: the
+keys come first, the answer still moves."""
+TYPING_WINDOW = 0.6
 FREEZE_CHARS = 3000
 """A streaming Markdown holding more than this hands its finished paragraphs to a Static,
 so a long reply never becomes hundreds of live block widgets."""
@@ -187,7 +191,10 @@ class AssistantBlock(Vertical, Block):
         self._generation = entry.generation
         if entry.streaming and md is not None:
             fresh = entry.text[self._fed :]
-            wait = self._last_write + STREAM_INTERVAL - time.monotonic()
+            now = time.monotonic()
+            typing = now - getattr(self.app, "last_keystroke", 0.0) < TYPING_WINDOW
+            interval = STREAM_INTERVAL_TYPING if typing else STREAM_INTERVAL
+            wait = self._last_write + interval - now
             if fresh and wait > 0:
                 self._feed_later(wait)
             elif fresh:

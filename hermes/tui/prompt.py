@@ -10,6 +10,7 @@ Ctrl+D on an empty input quits.
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Callable
 
 from textual import events
@@ -103,6 +104,7 @@ class PromptInput(TextArea):
     # ------------------------------------------------------------------ keys
 
     async def _on_key(self, event: events.Key) -> None:
+        self.app.last_keystroke = time.monotonic()  # type: ignore[attr-defined]
         key = event.key
         if key == "enter":
             event.stop()
