@@ -36,12 +36,12 @@ from hermes.batch_progress import Reporter
 from hermes.batch_results import BatchSummary, TaskResult
 from hermes.config import Overrides, load_config
 from hermes.testing.scripted_server import ScriptedServer
-from hermes.testing.scripted_types import ChatRequest, ScriptedCall, ScriptedReply
+from hermes.testing.scripted_types import ChatRequest, ScriptedCall, ScriptedReply, ScriptFn
 
 TASK_ID = re.compile(r"\[task ([^\]]+)\]")
 
 
-def script(delay: float):  # type: ignore[no-untyped-def]
+def script(delay: float) -> ScriptFn:
     """The per-task script: step = assistant messages with tool calls so far."""
 
     def reply(request: ChatRequest) -> ScriptedReply:

@@ -62,10 +62,18 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--n", type=int, default=2000, help="tool results to commit")
     parser.add_argument("--dir", help="directory for the database (default: a temp dir)")
+    parser.add_argument(
+        "--sync",
+        choices=("full", "off"),
+        default="full",
+        help="full: as hermes runs; off: no fsync, to see what the fsync costs (reference only)",
+    )
     args = parser.parse_args()
     rng = random.Random(7)
     with tempfile.TemporaryDirectory(dir=args.dir) as tmp:
         store = Store(Path(tmp) / "bench.db")
+        if args.sync == "off":
+            store._db.execute("PRAGMA synchronous=OFF")
         sync = store._db.execute("PRAGMA synchronous").fetchone()[0]
         mode = store._db.execute("PRAGMA journal_mode").fetchone()[0]
         sid = store.create_session(tmp, "bench", "ask").id

@@ -45,7 +45,8 @@ class Decision:
 
 @dataclass(frozen=True)
 class Rule:
-    """``tool`` or ``tool:pattern``: a command prefix for terminal, a path glob for files."""
+    """``tool`` or ``tool:pattern``: a command prefix for terminal, a path glob for files.
+    ``tool`` may be a glob too (``mcp__github__*``)."""
 
     tool: str
     pattern: str | None = None
@@ -60,7 +61,7 @@ class Rule:
 
     def matches(self, facts: CallFacts, prefix: str | None = None) -> bool:
         """Does this rule cover the call (for a command: the one sub-command ``prefix``)?"""
-        if self.tool not in ("*", facts.name):
+        if self.tool != facts.name and not fnmatch.fnmatchcase(facts.name, self.tool):
             return False
         if self.pattern is None or self.pattern == "*":
             return True

@@ -27,6 +27,7 @@ from hermes.batch_results import STATUSES, BatchSummary, RunDir, TaskOutcome
 from hermes.batch_session import RunSettings
 from hermes.batch_tasks import TaskFileError, parse_tasks
 from hermes.config import Config
+from hermes.protocol import APPROVAL_MODES
 
 __all__ = ["BatchOptions", "BatchSummary", "TaskFileError", "batch_config", "run_batch"]
 
@@ -51,7 +52,9 @@ def batch_config(config: Config, approval_mode: str | None) -> Config:
     """The config batch sessions run with: the given approval mode (default
     ``auto-edit``) and no workspace checkpoints (nobody undoes a batch turn)."""
     mode = approval_mode or DEFAULT_APPROVAL_MODE
-    approvals = dataclasses.replace(config.approvals, mode=mode)  # type: ignore[arg-type]
+    if mode not in APPROVAL_MODES:
+        raise ValueError(f"approval mode must be one of {', '.join(APPROVAL_MODES)}: {mode!r}")
+    approvals = dataclasses.replace(config.approvals, mode=mode)
     checkpoints = dataclasses.replace(config.checkpoints, enabled=False)
     return dataclasses.replace(config, approvals=approvals, checkpoints=checkpoints)
 

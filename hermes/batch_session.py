@@ -133,7 +133,8 @@ class _TaskRun:
             return None
         assert mark is None or self.session_id
         if mark is not None and mark.phase == "agent_done":
-            end = AgentEnd(mark.agent_status, mark.reason)  # type: ignore[arg-type]
+            kind: AgentKind = "complete" if mark.agent_status == "complete" else "aborted"
+            end = AgentEnd(kind, mark.reason)
         else:
             end = await self._agent()
             if end.kind == "stopped":

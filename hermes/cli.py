@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import importlib
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -23,8 +24,29 @@ class _Parser(argparse.ArgumentParser):
         self.exit(EXIT_USAGE, f"hermes: error: {message}\nRun 'hermes --help' for the options.\n")
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """The full argument parser, subcommands included."""
+# Each subcommand lives in hermes/cli_<name>.py with a register(subparsers) function.
+SUBCOMMANDS: dict[str, str] = {
+    "sessions": "list, show, search, export and manage stored sessions",
+    "doctor": "check the database, config, endpoint and token files",
+    "skills": "list and show skills",
+    "approvals": "list or revoke approval rules",
+    "facts": "list, add and forget remembered facts",
+    "mcp": "list configured MCP servers and their tools",
+    "batch": "run many tasks as headless sessions",
+}
+
+
+def _wanted_command(argv: Sequence[str] | None) -> str | None:
+    """The subcommand named on the command line, if any (a cheap look before parsing)."""
+    for token in argv or ():
+        if token in SUBCOMMANDS:
+            return token
+    return None
+
+
+def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
+    """The argument parser. With ``argv``, only the subcommand it names is fully built,
+    so a plain ``hermes -p`` does not import every subcommand's module."""
     parser = _Parser(
         prog="hermes",
         description="An interactive terminal coding agent. With no -p, opens the TUI.",
@@ -82,17 +104,13 @@ def build_parser() -> argparse.ArgumentParser:
         "argparse._SubParsersAction[argparse.ArgumentParser]",
         parser.add_subparsers(dest="command", metavar="COMMAND"),
     )
-    from hermes import cli_approvals, cli_doctor, cli_facts, cli_mcp, cli_sessions, cli_skills
-
-    cli_sessions.register(sub)
-    cli_doctor.register(sub)
-    cli_skills.register(sub)
-    cli_approvals.register(sub)
-    cli_facts.register(sub)
-    cli_mcp.register(sub)
-    from hermes import cli_batch
-
-    cli_batch.register(sub)
+    wanted = _wanted_command(argv)
+    for name, help_text in SUBCOMMANDS.items():
+        if name == wanted or (wanted is None and argv is None):
+            importlib.import_module(f"hermes.cli_{name}").register(sub)
+        else:
+            # Registered for --help only; its module (and its imports) load when used.
+            sub.add_parser(name, help=help_text)
     return parser
 
 
@@ -105,7 +123,8 @@ def _workspace(arg: str | None) -> Path:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run hermes; returns the exit code."""
-    args = build_parser().parse_args(argv)
+    argv = list(sys.argv[1:] if argv is None else argv)
+    args = build_parser(argv).parse_args(argv)
     try:
         if args.command is not None:
             code: int = args.func(args)

@@ -77,9 +77,13 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         metavar="N",
         help="model requests per task when the task gives no max_turns",
     )
-    p.add_argument("--model", dest="batch_model", help="model name (a task's model wins)")
-    p.add_argument("--base-url", dest="batch_base_url", help="OpenAI-compatible endpoint")
-    p.add_argument("--api-key", dest="batch_api_key", help="API key")
+    p.add_argument(
+        "--model", dest="batch_model", metavar="NAME", help="model name (a task's model wins)"
+    )
+    p.add_argument(
+        "--base-url", dest="batch_base_url", metavar="URL", help="OpenAI-compatible endpoint"
+    )
+    p.add_argument("--api-key", dest="batch_api_key", metavar="KEY", help="API key")
     p.add_argument(
         "--output-format",
         dest="batch_output_format",

@@ -12,10 +12,7 @@ import hashlib
 import json
 import sqlite3
 import sys
-import urllib.error
-import urllib.request
 from dataclasses import dataclass
-from importlib.resources import files
 from pathlib import Path
 from typing import Literal
 
@@ -123,6 +120,9 @@ def check_config(args: argparse.Namespace) -> tuple[Check, Config | None]:
 
 def check_endpoint_reachable(cfg: Config, timeout: float) -> Check:
     """``GET {base_url}/models`` answers, and accepts the key."""
+    import urllib.error  # here, not at import: every hermes start registers this command
+    import urllib.request
+
     if cfg.model.provider == "local":
         return Check("endpoint", "ok", "not used: model.provider is local (in process)")
     try:
@@ -165,6 +165,8 @@ def check_endpoint_reachable(cfg: Config, timeout: float) -> Check:
 
 def check_token_files() -> Check:
     """The shipped tiktoken rank files are present and unchanged (sha256)."""
+    from importlib.resources import files
+
     from hermes.tokens import EXPECTED_SHA256
 
     root = files("hermes.data")

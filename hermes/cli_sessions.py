@@ -50,7 +50,9 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     )
     p.set_defaults(func=cmd_show)
 
-    p = sub.add_parser("search", help="full-text search over messages and tool output")
+    p = sub.add_parser(
+        "search", help="full-text search over messages and tool output, in every workspace"
+    )
     p.add_argument("query", help="words to find (all must occur; word* for a prefix)")
     p.add_argument("--json", action="store_true")
     p.add_argument("--limit", type=int, default=20, help="at most N hits (default 20)")

@@ -192,6 +192,7 @@ class Engine:
             await self._interrupt()
             await ctx.finish_session(s)  # facts from the last turns
             await self.mcp.stop()
+            await s.model.aclose()
             self._closed = True
             self._queue.put_nowait(_CLOSED)
 

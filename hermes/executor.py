@@ -122,6 +122,7 @@ class Executor:
         )
 
     def close(self) -> None:
+        self._dispatch.close()
         for pool in self._pools.values():
             pool.shutdown(wait=False, cancel_futures=True)
 

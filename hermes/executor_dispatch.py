@@ -105,6 +105,18 @@ class Dispatcher:
                 return True
         return False
 
+    def close(self) -> None:
+        """Stop the dispatch task (queued calls are abandoned; their futures cancelled)."""
+        if self._task is not None and not self._task.done():
+            try:
+                self._task.cancel()
+            except RuntimeError:  # its event loop is already closed
+                pass
+        while self._pending:
+            job = self._pending.popleft()
+            if not job.future.done():
+                job.future.cancel()
+
     def _ensure_running(self, loop: asyncio.AbstractEventLoop) -> None:
         if self._loop is not loop or self._task is None or self._task.done():
             self._loop = loop

@@ -131,9 +131,7 @@ def _sentence(text: str, sent: str, base: int, state: _State) -> None:
             clauses = clauses[:-1]
 
     heads = fp.CORRECTION_HEADS
-    marker = (
-        fp.CORRECTION_START_RE.match(low) if low[:3] in heads or low[:2] in heads else None
-    )
+    marker = fp.CORRECTION_START_RE.match(low) if low[:3] in heads or low[:2] in heads else None
     correction = pending or marker is not None or "misspoke" in low or "correction:" in low
     tail = (
         low.rstrip(" .!?,;:)\"'`~").endswith(fp.CORRECTION_TAIL_WORDS)

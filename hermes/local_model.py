@@ -41,7 +41,7 @@ from hermes.local_runtime import (
     shared_backend,
 )
 from hermes.messages import Message, Usage
-from hermes.model import ModelClient, ModelError, ModelReply, RetrySink, TextSink, _filtered
+from hermes.model import ModelClient, ModelError, ModelReply, RetrySink, TextSink
 from hermes.model import _with_text_calls as with_text_calls
 from hermes.text_tool_calls import TextCallStream
 
@@ -119,14 +119,16 @@ class LocalModelClient(ModelClient):
         started = time.monotonic()
         offered = compact_tools(tools)
         calls = TextCallStream([t["function"]["name"] for t in offered]) if offered else None
-        sink = _filtered(calls, on_text) if calls is not None and on_text else on_text
         loop = asyncio.get_running_loop()
         cancel = threading.Event()
         done: asyncio.Future[Generation] = loop.create_future()
 
         def deliver(piece: str) -> None:
-            if not cancel.is_set() and sink is not None:
-                sink(piece)
+            if cancel.is_set():
+                return
+            shown = calls.feed(piece) if calls is not None else piece
+            if shown and on_text is not None:
+                on_text(shown)
 
         def post(callback: Any, *args: Any) -> None:
             try:

@@ -14,6 +14,7 @@ at every token.
 
 from __future__ import annotations
 
+import codecs
 import os
 import threading
 import time
@@ -24,13 +25,13 @@ from typing import Any
 
 from hermes.local_chat import CHATML_TEMPLATE, ChatTemplate, render_chat
 from hermes.local_files import ModelFile
+from hermes.local_tail import CallTail
 from hermes.messages import Message
 
 DEFAULT_CONTEXT = 8192
 DEFAULT_MAX_TOKENS = 1024
 PREFILL_CHUNK = 256
 SEED = 1234
-_OPEN, _CLOSE = "<tool_call>", "</tool_call>"
 
 
 class Cancelled(Exception):
@@ -64,42 +65,6 @@ class Generation:
     prompt_bytes: int
     prefill_seconds: float
     generate_seconds: float
-
-
-class CallTail:
-    """Ends a reply that has closed a tool call and goes on with anything but another
-    call. Small models often add prose after ``</tool_call>``, which would make the
-    whole call plain text; such prose is held back, then dropped."""
-
-    def __init__(self) -> None:
-        self.text = ""
-        self.sent = 0
-        self.stopped = False
-
-    def _release(self, upto: int) -> str:
-        out = self.text[self.sent : upto]
-        self.sent = max(self.sent, upto)
-        return out
-
-    def feed(self, piece: str) -> str:
-        """Add generated text; returns what may be passed on now."""
-        self.text += piece
-        close = self.text.rfind(_CLOSE)
-        opened = self.text.rfind(_OPEN, 0, max(close, 0))
-        at_line_start = opened >= 0 and (opened == 0 or self.text[opened - 1] == "\n")
-        if close < 0 or not at_line_start or self.text.rfind(_OPEN) > close:
-            return self._release(len(self.text))
-        after = close + len(_CLOSE)
-        rest = self.text[after:].lstrip()
-        if not rest or _OPEN.startswith(rest):
-            return self._release(after)
-        self.stopped = True
-        self.text = self.text[:after]
-        return self._release(after)
-
-    def finish(self) -> str:
-        """What was held back when the reply ends by itself."""
-        return self._release(len(self.text))
 
 
 def default_threads() -> int:
@@ -219,9 +184,10 @@ class LocalBackend:
             started = time.monotonic()
             cached = self._prefill(llm, tokens, cancel)
             max_tokens = min(sampling.max_tokens or DEFAULT_MAX_TOKENS, room)
-            text, finish, first = self._stream(llm, tokens, max_tokens, sampling, cancel, on_piece)
+            text, finish, completion, first = self._stream(
+                llm, tokens, tools, max_tokens, sampling, cancel, on_piece
+            )
             ended = time.monotonic()
-            completion = len(llm.tokenize(text.encode("utf-8"), add_bos=False, special=True))
             return Generation(
                 text=text,
                 finish_reason=finish,
@@ -233,52 +199,89 @@ class LocalBackend:
                 generate_seconds=ended - (first or ended),
             )
 
+    def _stops(self) -> list[str]:
+        stops = ["<|im_end|>", "<|im_start|>", "<|endoftext|>", "<tool_response>"]
+        eos = self._template.eos_token
+        return [*stops, eos] if eos and eos not in stops else stops
+
     def _stream(
         self,
         llm: Any,
         tokens: Sequence[int],
+        tools: Sequence[dict[str, Any]],
         max_tokens: int,
         sampling: Sampling,
         cancel: threading.Event,
         on_piece: Callable[[str], None],
-    ) -> tuple[str, str, float | None]:
-        stops = ["<|im_end|>", "<|im_start|>", "<|endoftext|>", "<tool_response>"]
-        if self._template.eos_token and self._template.eos_token not in stops:
-            stops.append(self._template.eos_token)
-        chunks = llm.create_completion(
-            list(tokens),
-            max_tokens=max_tokens,
-            temperature=sampling.temperature,
-            top_p=sampling.top_p,
-            top_k=sampling.top_k,
-            repeat_penalty=sampling.repeat_penalty,
-            stop=stops,
-            stream=True,
-            seed=SEED,
-        )
-        tail = CallTail()
-        finish = "stop"
+    ) -> tuple[str, str, int, float | None]:
+        """Sample until an end token, a stop string, ``max_tokens`` or a cancel. Tokens
+        are turned into text with special tokens kept (``<tool_call>`` is one in Qwen)."""
+        stops = self._stops()
+        decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
+        tail = CallTail({t["function"]["name"] for t in tools if "function" in t})
+        text, passed, count, finish = "", 0, 0, "length"
         first: float | None = None
+        llm.set_seed(SEED)
+        tokens_out = llm.generate(
+            list(tokens),
+            top_k=sampling.top_k,
+            top_p=sampling.top_p,
+            temp=sampling.temperature,
+            repeat_penalty=sampling.repeat_penalty,
+        )
         try:
-            for chunk in chunks:
+            for token in tokens_out:
                 if cancel.is_set():
                     raise Cancelled
-                choice = chunk["choices"][0]
                 if first is None:
                     first = time.monotonic()
-                shown = tail.feed(choice.get("text") or "")
-                if shown:
-                    on_piece(shown)
-                if tail.stopped:
+                if _is_end(llm, token):
+                    finish = "stop"
                     break
-                if choice.get("finish_reason"):
-                    finish = str(choice["finish_reason"])
+                count += 1
+                text += decoder.decode(bytes(llm.detokenize([token], special=True)))
+                cut = min((text.find(s) for s in stops if s in text), default=-1)
+                if cut >= 0:
+                    text, finish = text[:cut], "stop"
+                safe = len(text) if cut >= 0 else len(text) - _partial_stop(text, stops)
+                if safe > passed:
+                    shown = tail.feed(text[passed:safe])
+                    passed = safe
+                    if shown:
+                        on_piece(shown)
+                if cut >= 0 or tail.stopped:
+                    finish = "stop"
+                    break
+                if count >= max_tokens:
+                    break
         finally:
-            chunks.close()
-        rest = tail.finish()
-        if rest:
-            on_piece(rest)
-        return tail.text, finish, first
+            tokens_out.close()
+        if not tail.stopped:
+            rest = tail.feed(text[passed:]) + tail.finish()
+            if rest:
+                on_piece(rest)
+        return tail.text, finish, count, first
+
+
+def _is_end(llm: Any, token: int) -> bool:
+    """An end-of-generation token (end of turn, end of text)."""
+    try:
+        import llama_cpp
+
+        return bool(llama_cpp.llama_vocab_is_eog(llm._model.vocab, token))
+    except (AttributeError, ImportError):  # an older or newer binding
+        return bool(token == llm.token_eos())
+
+
+def _partial_stop(text: str, stops: Sequence[str]) -> int:
+    """How many trailing characters of ``text`` may be the start of a stop string."""
+    longest = 0
+    for stop in stops:
+        for k in range(min(len(stop) - 1, len(text)), longest, -1):
+            if text.endswith(stop[:k]):
+                longest = k
+                break
+    return longest
 
 
 _BACKENDS: dict[tuple[str, int, int], LocalBackend] = {}

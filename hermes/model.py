@@ -84,6 +84,7 @@ class ModelClient:
         self.config = config
         self._api_key = api_key or "not-needed"
         self._client: Any = None
+        self._owns_client = False  # a client handed in (shared by a batch) is not closed here
 
     def with_model(self, name: str) -> ModelClient:
         from dataclasses import replace
@@ -98,13 +99,15 @@ class ModelClient:
                 self.config.request_timeout, read=self.config.stream_idle_timeout
             )
             self._client = httpx2.AsyncClient(timeout=timeout, trust_env=True)
+            self._owns_client = True
         return self._client
 
     async def aclose(self) -> None:
         """Close the connection pool."""
-        if self._client is not None:
+        if self._client is not None and self._owns_client:
             await self._client.aclose()
-            self._client = None
+        self._client = None
+        self._owns_client = False
 
     def request_body(
         self, messages: Sequence[Message], tools: Sequence[dict[str, Any]]

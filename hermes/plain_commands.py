@@ -15,7 +15,7 @@ from rich.text import Text
 from hermes import protocol as p
 from hermes.startup import StartupError
 from hermes.tui.complete import SLASH_COMMANDS
-from hermes.tui.facts_view import facts_lines
+from hermes.tui.facts_view import facts_command
 from hermes.tui.format import age_label, one_line, short_rule
 from hermes.tui.sessions import SessionRow, find_sessions
 
@@ -71,9 +71,8 @@ class PlainCommands:
         await self.repl.engine.submit(p.Compact())
 
     async def cmd_facts(self, arg: str) -> None:
-        engine = self.repl.engine
-        lines = await asyncio.to_thread(facts_lines, self.repl.setup.store, engine.state.workspace)
-        self.say("\n".join(lines) if lines else "no facts yet")
+        store, workspace = self.repl.setup.store, self.repl.engine.state.workspace
+        self.say(await asyncio.to_thread(facts_command, store, workspace, arg))
 
     async def cmd_model(self, arg: str) -> None:
         status = self.repl.transcript.status

@@ -27,6 +27,9 @@ def _keep_prefix(kind: str) -> Callable[[re.Match[str]], str]:
     return lambda m: f"{m.group(1)}{MARK}{kind}]"
 
 
+# Patterns start with their literal (after it, a look-behind plays the part of ``\b``),
+# so the regex engine can jump between occurrences instead of trying every position.
+_W = "[A-Za-z0-9_]"
 _RULES: tuple[_Rule, ...] = (
     (
         ("-----BEGIN",),
@@ -38,22 +41,41 @@ _RULES: tuple[_Rule, ...] = (
         _whole("private-key"),
     ),
     (
-        ("sk-", "k_live_", "k_test_"),
+        ("sk-",),  # OpenAI / Anthropic: sk-..., sk-proj-..., sk-ant-...
         False,
-        # OpenAI / Anthropic (sk-, sk-proj-, sk-ant-...) and Stripe (sk_live_, rk_test_).
-        re.compile(
-            r"\b(?:sk-(?=[A-Za-z0-9_\-]*\d)[A-Za-z0-9_\-]{20,}|[sr]k_(?:live|test)_[A-Za-z0-9]{16,})"
-        ),
+        re.compile(rf"sk-(?<!{_W}sk-)(?=[A-Za-z0-9_\-]*\d)[A-Za-z0-9_\-]{{20,}}"),
         _whole("api-key"),
     ),
     (
-        ("gh", "github_pat_"),
+        ("k_live_", "k_test_"),  # Stripe: sk_live_..., rk_test_...
         False,
-        re.compile(r"\b(?:gh[pousr]_[A-Za-z0-9]{30,}|github_pat_[A-Za-z0-9_]{30,})"),
+        re.compile(rf"(?<!{_W})[sr]k_(?:live|test)_[A-Za-z0-9]{{16,}}"),
+        _whole("api-key"),
+    ),
+    (
+        ("gh",),
+        False,
+        re.compile(rf"gh(?<!{_W}gh)[pousr]_[A-Za-z0-9]{{30,}}"),
         _whole("github-token"),
     ),
-    (("glpat-",), False, re.compile(r"\bglpat-[A-Za-z0-9_\-]{20,}"), _whole("gitlab-token")),
-    (("AKIA", "ASIA"), False, re.compile(r"\b(?:AKIA|ASIA)[0-9A-Z]{16}\b"), _whole("aws-key-id")),
+    (
+        ("github_pat_",),
+        False,
+        re.compile(rf"github_pat_(?<!{_W}github_pat_)[A-Za-z0-9_]{{30,}}"),
+        _whole("github-token"),
+    ),
+    (
+        ("glpat-",),
+        False,
+        re.compile(rf"glpat-(?<!{_W}glpat-)[A-Za-z0-9_\-]{{20,}}"),
+        _whole("gitlab-token"),
+    ),
+    (
+        ("AKIA", "ASIA"),
+        False,
+        re.compile(rf"A(?<!{_W}A)(?:KIA|SIA)[0-9A-Z]{{16}}(?!{_W})"),
+        _whole("aws-key-id"),
+    ),
     (
         ("aws_secret_access_key",),
         True,
@@ -63,27 +85,38 @@ _RULES: tuple[_Rule, ...] = (
     (
         ("xox", "xapp-"),
         False,
-        re.compile(r"\bx(?:ox[abposr]|app)-[A-Za-z0-9\-]{10,}"),
+        re.compile(rf"x(?<!{_W}x)(?:ox[abposr]|app)-[A-Za-z0-9\-]{{10,}}"),
         _whole("slack-token"),
     ),
-    (("AIza",), False, re.compile(r"\bAIza[0-9A-Za-z_\-]{35}"), _whole("google-api-key")),
-    (("hf_",), False, re.compile(r"\bhf_[A-Za-z0-9]{30,}"), _whole("huggingface-token")),
+    (
+        ("AIza",),
+        False,
+        re.compile(rf"AIza(?<!{_W}AIza)[0-9A-Za-z_\-]{{35}}"),
+        _whole("google-api-key"),
+    ),
+    (
+        ("hf_",),
+        False,
+        re.compile(rf"hf_(?<!{_W}hf_)[A-Za-z0-9]{{30,}}"),
+        _whole("huggingface-token"),
+    ),
     (
         ("eyJ",),
         False,
-        re.compile(r"\beyJ[A-Za-z0-9_\-]{10,}\.eyJ[A-Za-z0-9_\-]{10,}\.[A-Za-z0-9_\-]{10,}"),
+        re.compile(
+            rf"eyJ(?<!{_W}eyJ)[A-Za-z0-9_\-]{{10,}}\.eyJ[A-Za-z0-9_\-]{{10,}}\.[A-Za-z0-9_\-]{{10,}}"
+        ),
         _whole("jwt"),
     ),
     (
-        ("://",),
+        ("://",),  # user:password@host in any URL
         False,
-        # user:password@host in any URL
-        re.compile(r"(\b[a-zA-Z][a-zA-Z0-9+.\-]*://[^\s/:@\"'<>\[\]]*:)([^\s/@\"'<>]+)(?=@)"),
+        re.compile(r"(://[^\s/:@\"'<>\[\]]*:)([^\s/@\"'<>]+)(?=@)"),
         _keep_prefix("url-password"),
     ),
     (
-        ("=",),
-        False,
+        ("token=", "key=", "secret=", "password=", "sig=", "signature="),
+        True,
         re.compile(
             r"(?i)([?&](?:access_token|auth_token|token|api_key|apikey|key|secret|"
             r"client_secret|password|private_token|sig|signature)=)([^&\s#\"'<>]{6,})"

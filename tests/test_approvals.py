@@ -134,3 +134,9 @@ def test_prefix_rules_never_cover_a_command_that_is_not_plain() -> None:
     assert policy.always_rules(facts) == ()
     assert ApprovalPolicy.from_config("ask", ("terminal",), ()).decide(facts).action == "allow"
     assert ApprovalPolicy.from_config("yolo", (), ("terminal:ls",)).decide(facts).action == "deny"
+
+
+def test_tool_name_globs() -> None:
+    policy = ApprovalPolicy.from_config("ask", ("mcp__github__*",), ())
+    assert policy.decide(CallFacts("mcp__github__list_issues", "exec")).action == "allow"
+    assert policy.decide(CallFacts("mcp__gitlab__list_issues", "exec")).action == "ask"

@@ -8,7 +8,7 @@ import shutil
 import signal
 import subprocess
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -117,10 +117,8 @@ def test_twenty_tasks_with_parallel_five(
     assert run.returncode == 0, run.stderr
     results = by_id(read_jsonl(run_dir / "results.jsonl"))
     assert sorted(results) == sorted(i["id"] for i in items)
-    streamed = [line for line in run.stdout.splitlines() if line.strip()]
-    assert len(streamed) == 20 and by_id(read_jsonl(run_dir / "results.jsonl")) == by_id(
-        json.loads(line) for line in streamed
-    )
+    streamed = [json.loads(line) for line in run.stdout.splitlines() if line.strip()]
+    assert len(streamed) == 20 and by_id(streamed) == results  # --output-format jsonl
     failed = {"t08", "t09", "t10"}
     assert {k for k, r in results.items() if r["status"] == "failed"} == failed
     assert all(r["status"] == "passed" for k, r in results.items() if k not in failed)
@@ -191,14 +189,22 @@ def test_bad_lines_are_reported_and_the_rest_runs(
     assert {k: r["status"] for k, r in results.items()} == {"a": "passed", "d": "passed"}
 
 
-def _options(server: ScriptedServer, tmp_path: Path, name: str, **kw: object) -> BatchOptions:
-    mode = str(kw.pop("approval_mode", "auto-edit"))
-    config = batch_config(make_config(server.base_url, tmp_path), mode)
+def _options(
+    server: ScriptedServer,
+    tmp_path: Path,
+    name: str,
+    *,
+    approval_mode: str = "auto-edit",
+    parallel: int = 4,
+    task_timeout: float = 600.0,
+) -> BatchOptions:
+    config = batch_config(make_config(server.base_url, tmp_path), approval_mode)
     return BatchOptions(
         tasks_file=tmp_path / f"{name}.jsonl",
         run_dir=tmp_path / name,
         config=config,
-        **kw,  # type: ignore[arg-type]
+        parallel=parallel,
+        task_timeout=task_timeout,
     )
 
 
@@ -279,9 +285,9 @@ async def test_catastrophic_commands_never_run_and_ask_mode_denies(
     assert "denied" in next(m for m in traj["messages"] if m["role"] == "tool")["content"]
 
 
-def _wait_for(predicate: object, timeout: float = 60) -> None:
+def _wait_for(predicate: Callable[[], bool], timeout: float = 60) -> None:
     deadline = time.monotonic() + timeout
-    while not predicate():  # type: ignore[operator]
+    while not predicate():
         assert time.monotonic() < deadline, "timed out waiting"
         time.sleep(0.02)
 

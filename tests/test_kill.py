@@ -9,6 +9,7 @@ the kill is there, and that resuming sends a history the scripted server accepts
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import queue
@@ -18,7 +19,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -47,8 +48,8 @@ class Hermes:
         *,
         home: Path,
         cwd: Path,
-        probe: list[str] = (),
-        marker: Path | None = None,  # type: ignore[assignment]
+        probe: Sequence[str] = (),
+        marker: Path | None = None,
     ) -> None:
         interactive = "--interactive" in probe
         self.proc = subprocess.Popen(
@@ -276,7 +277,8 @@ def test_kill_in_the_middle_of_a_running_command(
         h.kill()
     finally:
         wait_until(lambda: (workspace / "cmd.pid").exists(), "the command's pid")
-        os.killpg(int((workspace / "cmd.pid").read_text()), signal.SIGKILL)  # its own group
+        with contextlib.suppress(ProcessLookupError):  # the command has its own group
+            os.killpg(int((workspace / "cmd.pid").read_text()), signal.SIGKILL)
     db = Db(hermes_home)
     db.intact()
     assert db.status() == {"t1": "running", "w2": "requested"}

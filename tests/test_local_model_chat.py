@@ -16,7 +16,7 @@ from hermes.local_chat import (
     local_system_prompt,
     render_chat,
 )
-from hermes.local_runtime import CallTail
+from hermes.local_tail import CallTail
 from hermes.messages import Message, ToolCall
 from hermes.prompt import BASE_PROMPT
 
@@ -255,3 +255,18 @@ def test_call_tail_lets_several_calls_and_plain_replies_through() -> None:
         assert feed_all(prose, [text[:12], text[12:]]) == text and not prose.stopped
     plain = CallTail()
     assert feed_all(plain, ["Hello", " world"]) == "Hello world" and not plain.stopped
+
+
+def test_call_tail_ends_the_reply_after_a_bare_json_call() -> None:
+    call = '{"name": "read_file", "arguments": {"path": "a.txt"}}'
+    tail = CallTail({"read_file"})
+    shown = feed_all(tail, [call[:10], call[10:], "\n", "Now I will ", "explain."])
+    assert tail.stopped and shown == call and tail.text == call
+    # JSON that is not a call of an offered tool, or sits in a code block, stays prose.
+    for text in (
+        'Config: \n{"name": "x", "debug": true}\nThat is all.',
+        '{"name": "terminal", "arguments": {}} is how a call looks.',
+        'Example:\n```json\n{"name": "read_file", "arguments": {"path": "a"}}\n```\nDone.',
+    ):
+        prose = CallTail({"read_file"})
+        assert feed_all(prose, [text[:15], text[15:40], text[40:]]) == text and not prose.stopped

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 from hermes import protocol as p
 from hermes.tui.complete import SLASH_COMMANDS
 from hermes.tui.dialogs import ListDialog
-from hermes.tui.facts_view import facts_lines
+from hermes.tui.facts_view import facts_command
 from hermes.tui.link import NotReady
 
 if TYPE_CHECKING:
@@ -68,8 +68,8 @@ class Commands:
         await self.app.engine.submit(p.Compact())
 
     async def cmd_facts(self, arg: str) -> None:
-        lines = await asyncio.to_thread(facts_lines, self.app.setup.store, self.app.workspace)
-        self.app.say("\n".join(lines) if lines else "no facts yet")
+        store, workspace = self.app.setup.store, self.app.workspace
+        self.app.say(await asyncio.to_thread(facts_command, store, workspace, arg))
 
     async def cmd_model(self, arg: str) -> None:
         if not arg:

@@ -19,7 +19,7 @@ SLASH_COMMANDS: dict[str, str] = {
     "/resume": "resume a session (picker, or /resume ID)",
     "/sessions": "browse this workspace's sessions",
     "/compact": "compact the conversation now",
-    "/facts": "facts remembered across sessions",
+    "/facts": "facts remembered across sessions (/facts forget ID)",
     "/model": "show or switch the model (/model NAME)",
     "/approvals": "approval mode and 'always' grants (/approvals MODE)",
     "/skills": "list skills; pick one to use it (/skills NAME)",

@@ -1,46 +1,38 @@
 """``/facts``: what hermes remembers across sessions, as lines of text (no textual here).
 
-The fact store (``hermes.facts``) is optional at this layer: when it is missing, or
-offers no listing, the answer is simply that there are no facts yet.
+Shared by the TUI and the plain REPL: ``/facts`` lists the facts that apply in this
+workspace, ``/facts forget ID`` forgets one.
 """
 
 from __future__ import annotations
 
-import importlib
 from pathlib import Path
-from typing import Any
 
 from hermes.store import Store
 
-_LISTERS = ("list_facts", "all_facts", "load_facts")
-
 
 def facts_lines(store: Store, workspace: Path) -> list[str]:
-    """One line per remembered fact (``[category] content``), or [] when there are none."""
+    """One line per fact (``#id [category] content · scope``); [] when there are none."""
     try:
-        module = importlib.import_module("hermes.facts")
-    except ImportError:
+        from hermes.facts import list_facts
+    except ImportError:  # a build without the fact store
         return []
-    facts: Any = None
-    for name in _LISTERS:
-        lister = getattr(module, name, None)
-        if callable(lister):
-            facts = _call(lister, store, workspace)
-            break
-    if facts is None:
-        return []
-    lines = []
-    for fact in facts:
-        content = getattr(fact, "content", None) or str(fact)
-        category = getattr(fact, "category", "")
-        lines.append(f"[{category}] {content}" if category else str(content))
-    return lines
+    return [f"#{f.id} [{f.category}] {f.content} · {f.scope}" for f in list_facts(store, workspace)]
 
 
-def _call(lister: Any, store: Store, workspace: Path) -> Any:
-    for args in ((store,), (store.path,), ()):
-        try:
-            return lister(*args)
-        except TypeError:
-            continue
-    return None
+def facts_command(store: Store, workspace: Path, arg: str) -> str:
+    """What ``/facts [forget ID]`` answers."""
+    words = arg.split()
+    if not words:
+        lines = facts_lines(store, workspace)
+        if not lines:
+            return "no facts yet"
+        return "\n".join([*lines, "(forget one with /facts forget ID)"])
+    if words[0] == "forget" and len(words) == 2 and words[1].lstrip("#").isdigit():
+        from hermes.facts import forget_fact
+
+        fact_id = int(words[1].lstrip("#"))
+        if forget_fact(store, fact_id):
+            return f"forgot fact #{fact_id}"
+        return f"no fact #{fact_id}"
+    return "usage: /facts, or /facts forget ID"

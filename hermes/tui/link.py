@@ -25,7 +25,7 @@ if TYPE_CHECKING:
 def _preload() -> None:
     """Import what the first replies need (Markdown parsing, highlighting) while the
     screen waits anyway, instead of in the middle of painting them."""
-    import textual.widgets._markdown  # noqa: F401
+    from textual.widgets import Markdown  # noqa: F401
 
     import hermes.tui.markdown  # noqa: F401
 

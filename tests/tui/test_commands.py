@@ -187,3 +187,25 @@ async def test_resume_offers_a_pending_approval_again(
     assert (workspace / "out.txt").read_text() == "hi\n"
     roles = [m["role"] for m in server.requests[0].messages]
     assert roles == ["system", "user", "assistant", "tool", "user"]
+
+
+async def test_facts_lists_and_forgets(make_app: MakeApp, workspace: Path) -> None:
+    from hermes.facts import FactStore
+    from hermes.store import open_store
+
+    store = open_store()
+    added = FactStore(store).add(
+        "tests run with make check", workspace=str(workspace), category="project"
+    )
+    store.close()
+    fact_id = added.added[0].id
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await send(pilot, "/facts")
+        await wait_for(
+            pilot, lambda: f"#{fact_id} [project] tests run with make check" in screen_text(app)
+        )
+        await send(pilot, f"/facts forget {fact_id}")
+        await wait_for(pilot, lambda: f"forgot fact #{fact_id}" in screen_text(app))
+        await send(pilot, "/facts")
+        await wait_for(pilot, lambda: "no facts yet" in screen_text(app))
