@@ -25,7 +25,6 @@ from hermes.config import ModelConfig
 from hermes.local_chat import ChatTemplateError, compact_tools, local_system_prompt
 from hermes.local_files import (
     INSTALL_HINT,
-    ModelFile,
     ModelFileError,
     ensure_pack,
     local_model_name,
@@ -40,6 +39,7 @@ from hermes.local_runtime import (
     Sampling,
     shared_backend,
 )
+from hermes.local_steer import MAX_CALLS_PER_TURN, calls_since_user, repeats
 from hermes.messages import Message, Usage
 from hermes.model import ModelClient, ModelError, ModelReply, RetrySink, TextSink
 from hermes.model import _with_text_calls as with_text_calls
@@ -115,10 +115,32 @@ class LocalModelClient(ModelClient):
         on_reasoning: TextSink | None = None,
         on_retry: RetrySink | None = None,
     ) -> ModelReply:
-        """Generate one reply in a worker thread, streaming its text to ``on_text``."""
+        """Generate one reply in a worker thread, streaming its text to ``on_text``. A
+        reply that only repeats calls already made this turn is generated again with
+        calls suppressed (see :mod:`hermes.local_steer`)."""
         started = time.monotonic()
         offered = compact_tools(tools)
-        calls = TextCallStream([t["function"]["name"] for t in offered]) if offered else None
+        view = _local_view(messages)
+        sampling = self._sampling()
+        allow = bool(offered) and len(calls_since_user(messages)) < MAX_CALLS_PER_TURN
+        reply = await self._once(view, offered, replace(sampling, allow_calls=allow), on_text)
+        usage = reply.usage or Usage()
+        if reply.tool_calls and repeats(messages, reply.tool_calls):
+            quiet = replace(sampling, allow_calls=False)
+            reply = await self._once(view, offered, quiet, on_text)
+            extra = reply.usage or Usage()
+            usage = Usage(extra.prompt_tokens, usage.completion_tokens + extra.completion_tokens)
+        return replace(reply, usage=usage, latency_ms=(time.monotonic() - started) * 1000)
+
+    async def _once(
+        self,
+        view: Sequence[Message],
+        offered: Sequence[dict[str, Any]],
+        sampling: Sampling,
+        on_text: TextSink | None,
+    ) -> ModelReply:
+        names = [t["function"]["name"] for t in offered]
+        calls = TextCallStream(names) if names and sampling.allow_calls else None
         loop = asyncio.get_running_loop()
         cancel = threading.Event()
         done: asyncio.Future[Generation] = loop.create_future()
@@ -143,9 +165,6 @@ class LocalModelClient(ModelClient):
                 done.set_exception(error)
             else:
                 done.set_result(result)  # type: ignore[arg-type]
-
-        view = _local_view(messages)
-        sampling = self._sampling()
 
         def work() -> None:
             try:
@@ -182,19 +201,8 @@ class LocalModelClient(ModelClient):
             tool_calls=(),
             finish_reason=generation.finish_reason,
             usage=Usage(generation.prompt_tokens, generation.completion_tokens),
-            latency_ms=(time.monotonic() - started) * 1000,
             request_bytes=generation.prompt_bytes,
         )
         if calls is not None:
             reply = with_text_calls(reply, calls, on_text)
         return reply
-
-
-def make_local_client(config: ModelConfig) -> LocalModelClient:
-    """The client for ``model.provider: local``."""
-    return LocalModelClient(config)
-
-
-def resolve_model_file(config: ModelConfig) -> ModelFile:
-    """The model file ``config`` names (assembling the default pack if needed)."""
-    return user_model(config.path) if config.path else ensure_pack()

@@ -25,6 +25,7 @@ from typing import Any
 
 from hermes.local_chat import CHATML_TEMPLATE, ChatTemplate, render_chat
 from hermes.local_files import ModelFile
+from hermes.local_steer import call_start_tokens, no_call_processor
 from hermes.local_tail import CallTail
 from hermes.messages import Message
 
@@ -51,6 +52,7 @@ class Sampling:
     top_p: float = 0.9
     top_k: int = 40
     repeat_penalty: float = 1.05
+    allow_calls: bool = True
 
 
 @dataclass(frozen=True)
@@ -106,6 +108,7 @@ class LocalBackend:
         self._llm: Any = None
         self._template = ChatTemplate(CHATML_TEMPLATE)
         self.model_file: ModelFile | None = None
+        self._call_starts: list[int] | None = None
         self.load_seconds = 0.0
 
     @property
@@ -218,16 +221,23 @@ class LocalBackend:
         are turned into text with special tokens kept (``<tool_call>`` is one in Qwen)."""
         stops = self._stops()
         decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
-        tail = CallTail({t["function"]["name"] for t in tools if "function" in t})
+        known = {t["function"]["name"] for t in tools if "function" in t}
+        tail = CallTail(known if sampling.allow_calls else ())
         text, passed, count, finish = "", 0, 0, "length"
         first: float | None = None
         llm.set_seed(SEED)
+        processors = None
+        if not sampling.allow_calls:
+            if self._call_starts is None:
+                self._call_starts = call_start_tokens(llm)
+            processors = [no_call_processor(llm, len(tokens), self._call_starts)]
         tokens_out = llm.generate(
             list(tokens),
             top_k=sampling.top_k,
             top_p=sampling.top_p,
             temp=sampling.temperature,
             repeat_penalty=sampling.repeat_penalty,
+            logits_processor=processors,
         )
         try:
             for token in tokens_out:

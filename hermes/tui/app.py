@@ -23,6 +23,7 @@ from hermes.startup import Setup
 from hermes.tui import gc_tuning
 from hermes.tui.approval import ApprovalBar
 from hermes.tui.commands import Commands
+from hermes.tui.commands_undo import ask_conflict, describe
 from hermes.tui.complete import Completion, parse_slash, path_completions, slash_completions
 from hermes.tui.complete import workspace_files as list_files
 from hermes.tui.conversation import Conversation
@@ -182,6 +183,12 @@ class HermesApp(App[int]):
             self.refresh_status()
         if change.approvals:
             self._show_approvals()
+        if isinstance(event, p.UndoDone | p.RewindDone):
+            self.say(describe(event))
+            if isinstance(event, p.RewindDone) and event.prompt and not self.prompt_input.text:
+                self.prompt_input.text = event.prompt  # edit and resend the rewound prompt
+        elif isinstance(event, p.ConflictFound):
+            ask_conflict(self, event)
         if isinstance(event, p.TurnComplete | p.TurnAborted):
             if self.queued:
                 self._refresh_queued()

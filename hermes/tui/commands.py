@@ -1,5 +1,6 @@
 """Slash commands of the TUI: ``/help /new /resume /sessions /compact /facts /model
-/approvals /skills /clear /quit``.
+/approvals /skills /clear /quit`` (``/undo /redo /rewind /diff /mcp`` live in
+:mod:`hermes.tui.commands_undo`).
 
 Each one is a method of :class:`Commands`, which works on the app it was given; what
 a command says appears as a notice in the conversation.
@@ -11,6 +12,7 @@ import asyncio
 from typing import TYPE_CHECKING
 
 from hermes import protocol as p
+from hermes.tui.commands_undo import UndoCommands
 from hermes.tui.complete import SLASH_COMMANDS
 from hermes.tui.dialogs import ListDialog
 from hermes.tui.facts_view import facts_command
@@ -34,10 +36,14 @@ class Commands:
 
     def __init__(self, app: HermesApp) -> None:
         self.app = app
+        self.undo = UndoCommands(app)
 
     async def run(self, name: str, arg: str) -> None:
         """Run ``/name arg``; unknown names get a notice pointing at /help."""
-        handler = getattr(self, f"cmd_{name[1:]}", None) if name in SLASH_COMMANDS else None
+        method = f"cmd_{name[1:]}"
+        handler = None
+        if name in SLASH_COMMANDS:
+            handler = getattr(self, method, None) or getattr(self.undo, method, None)
         if handler is None:
             self.app.say(f"unknown command {name}; try /help", "warning")
             return

@@ -23,6 +23,11 @@ SLASH_COMMANDS: dict[str, str] = {
     "/model": "show or switch the model (/model NAME)",
     "/approvals": "approval mode and 'always' grants (/approvals MODE)",
     "/skills": "list skills; pick one to use it (/skills NAME)",
+    "/undo": "undo the file changes of the last turn (/undo N for N turns)",
+    "/redo": "re-apply what /undo took back",
+    "/rewind": "restore files and/or the conversation to before a turn",
+    "/diff": "what the agent changed this session (/diff TURN for one turn)",
+    "/mcp": "MCP servers and their state (/mcp reconnect NAME)",
     "/clear": "clear the screen (the session goes on)",
     "/quit": "quit hermes",
 }
