@@ -25,7 +25,7 @@ from typing import Any
 
 from hermes.local_chat import CHATML_TEMPLATE, ChatTemplate, render_chat
 from hermes.local_files import ModelFile
-from hermes.local_steer import call_start_tokens, no_call_processor
+from hermes.local_steer import no_call_processor, non_word_tokens
 from hermes.local_tail import CallTail
 from hermes.messages import Message
 
@@ -229,7 +229,7 @@ class LocalBackend:
         processors = None
         if not sampling.allow_calls:
             if self._call_starts is None:
-                self._call_starts = call_start_tokens(llm)
+                self._call_starts = non_word_tokens(llm)
             processors = [no_call_processor(llm, len(tokens), self._call_starts)]
         tokens_out = llm.generate(
             list(tokens),

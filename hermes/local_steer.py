@@ -4,9 +4,10 @@ A 0.5B model that has just received a tool result often asks for the very same c
 again, turn after turn. The local client therefore asks for a plain answer (tool
 calls suppressed) when the model repeats a call it already made since the user last
 spoke, or once it has made :data:`MAX_CALLS_PER_TURN` calls. Suppression is done on
-the logits: the first token may not open a call (``<tool_call>``, ``{``, a code
-fence), and ``<tool_call>`` may not appear later either. The prompt is unchanged, so
-the cached prefix still holds.
+the logits: the reply must start with a word (a letter or digit; a model told not to
+call will otherwise open with ``{``, ``(`` or a fence and call anyway), and
+``<tool_call>`` may not appear later either. The prompt is unchanged, so the cached
+prefix still holds.
 """
 
 from __future__ import annotations
@@ -18,7 +19,6 @@ from typing import Any
 from hermes.messages import Message, ToolCall
 
 MAX_CALLS_PER_TURN = 8
-_STARTS = ("<tool_call>", "{", "```")
 
 
 def _key(call: ToolCall) -> tuple[str, str]:
@@ -47,15 +47,16 @@ def repeats(messages: Sequence[Message], new: Sequence[ToolCall]) -> bool:
     return bool(new) and all(_key(c) in made for c in new)
 
 
-def call_start_tokens(llm: Any) -> list[int]:
-    """Token ids whose text opens a written tool call (scans the vocabulary once)."""
+def non_word_tokens(llm: Any) -> list[int]:
+    """Token ids whose text does not start with a letter or digit (after spaces): the
+    ones a plain answer may not open with. Scans the vocabulary once."""
     found = []
     for token in range(int(llm.n_vocab())):
         try:
             text = bytes(llm.detokenize([token], special=True)).decode("utf-8", "replace")
         except Exception:
-            continue
-        if text.lstrip().startswith(_STARTS):
+            text = ""
+        if not text.lstrip()[:1].isalnum():
             found.append(token)
     return found
 

@@ -192,6 +192,9 @@ class PlainRepl:
                         self.queued.remove(event.text)
                 if not isinstance(event, p.TurnStarted):
                     self.renderer.render(event)
+                if isinstance(event, p.ConflictFound):
+                    # No dialog in line mode: never overwrite the user's edit.
+                    await engine.submit(p.ConflictReply(event.path, "skip"))
                 self._invalidate()
         except Exception as exc:  # shown, never a traceback
             self.console.print(f"[bold red]✗ the session stopped: {type(exc).__name__}: {exc}")

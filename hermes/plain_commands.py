@@ -180,3 +180,50 @@ class PlainCommands:
             self.say(str(exc), "red")
             return
         await self.repl.switch(setup)
+
+    # ------------------------------------------------------------------ checkpoints, MCP
+
+    async def cmd_undo(self, arg: str) -> None:
+        turns = int(arg) if arg.strip().isdigit() else 1
+        await self.repl.engine.submit(p.Undo(turns=max(1, turns)))
+
+    async def cmd_redo(self, arg: str) -> None:
+        await self.repl.engine.submit(p.Redo())
+
+    async def cmd_rewind(self, arg: str) -> None:
+        from hermes.checkpoints import list_turns
+        from hermes.tui.undo_text import turn_rows
+
+        words = arg.split()
+        scope = words[1] if len(words) > 1 else "both"
+        if not words or not words[0].isdigit() or scope not in ("files", "conversation", "both"):
+            for _, label in turn_rows(await list_turns(self.repl.engine.state)):
+                self.say(label)
+            self.say("/rewind TURN [files|conversation|both] rewinds to before TURN", "dim")
+            return
+        await self.repl.engine.submit(
+            p.Rewind(int(words[0]), files=scope != "conversation", conversation=scope != "files")
+        )
+
+    async def cmd_diff(self, arg: str) -> None:
+        from hermes.checkpoints import diff
+
+        turn = int(arg) if arg.strip().isdigit() else None
+        text = await diff(self.repl.engine.state, turn)
+        self.say(text or "no file changes by the agent")
+
+    async def cmd_mcp(self, arg: str) -> None:
+        from hermes.mcp_status import mcp_status_lines
+
+        words = arg.split()
+        manager = self.repl.engine.mcp
+        if len(words) == 2 and words[0] == "reconnect":
+            try:
+                status = await manager.reconnect(words[1])
+            except ValueError as exc:
+                self.say(str(exc), "yellow")
+                return
+            self.say(f"{words[1]}: {status.state}")
+            return
+        for line in mcp_status_lines(manager):
+            self.say(line)

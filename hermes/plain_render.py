@@ -96,6 +96,18 @@ class PlainRenderer:
                 c.print(Text(f"· compacted: {ev.tokens_before:,} → {ev.tokens_after:,}", "dim"))
             case p.FactsExtracted() if ev.count:
                 c.print(Text(f"· remembered {ev.count} fact(s)", "dim"))
+            case p.UndoDone() | p.RewindDone():
+                from hermes.tui.undo_text import describe
+
+                c.print(Text(describe(ev), "cyan"))
+            case p.ConflictFound():
+                c.print(
+                    Text(
+                        f"! {ev.path} changed since the agent left it ({ev.reason}); "
+                        "skipped, your version is kept (the TUI can restore it instead)",
+                        "yellow",
+                    )
+                )
 
     # ------------------------------------------------------------------ text
 

@@ -23,7 +23,7 @@ from hermes.startup import Setup
 from hermes.tui import gc_tuning
 from hermes.tui.approval import ApprovalBar
 from hermes.tui.commands import Commands
-from hermes.tui.commands_undo import ask_conflict, describe
+from hermes.tui.commands_undo import ask_conflict
 from hermes.tui.complete import Completion, parse_slash, path_completions, slash_completions
 from hermes.tui.complete import workspace_files as list_files
 from hermes.tui.conversation import Conversation
@@ -36,6 +36,7 @@ from hermes.tui.sessions import Launcher
 from hermes.tui.status import QueuedLine, StatusBar
 from hermes.tui.tool_block import ToolBlock
 from hermes.tui.transcript import Transcript
+from hermes.tui.undo_text import describe
 
 if TYPE_CHECKING:
     from hermes.engine import Engine

@@ -3,20 +3,14 @@ and the conflict question an undo can ask."""
 
 from __future__ import annotations
 
-import time
 from typing import TYPE_CHECKING
 
 from hermes import protocol as p
 from hermes.tui.dialogs import ListDialog
+from hermes.tui.undo_text import CONFLICT_CHOICES, turn_rows
 
 if TYPE_CHECKING:
     from hermes.tui.app import HermesApp
-
-CONFLICT_CHOICES: tuple[tuple[p.ConflictChoice, str], ...] = (
-    ("keep_mine", "keep mine: leave the file as you have it"),
-    ("take_checkpoint", "take the checkpoint: restore it (your version is saved first)"),
-    ("skip", "skip this file"),
-)
 
 
 class UndoCommands:
@@ -44,13 +38,7 @@ class UndoCommands:
             return
         from hermes.checkpoints import list_turns
 
-        turns = await list_turns(self.app.engine.state)
-        items = []
-        for t in reversed(turns):
-            when = time.strftime("%H:%M", time.localtime(t.created_at))
-            files = f"{len(t.files)} file(s)" + (" + commands" if t.ran_commands else "")
-            flag = " [undone]" if t.undone else " [rewound]" if t.rewound else ""
-            items.append((str(t.turn), f"{t.turn:>3}  {when}  {files:<20} {t.prompt[:60]}{flag}"))
+        items = turn_rows(await list_turns(self.app.engine.state))
         self.app.push_screen(
             ListDialog(
                 "Rewind files and conversation to before which turn?",
@@ -101,26 +89,6 @@ class UndoCommands:
         self.app.say(
             "\n".join(lines) if lines else "no MCP servers configured (mcp.servers in config)"
         )
-
-
-def describe(event: p.UndoDone | p.RewindDone) -> str:
-    """The notice an undo, redo or rewind leaves in the conversation."""
-    if isinstance(event, p.UndoDone):
-        what = "redo" if event.redo else "undo"
-        head = f"{what} of turn(s) {', '.join(map(str, event.turns)) or '-'}"
-    else:
-        parts = [
-            n for n, on in (("files", event.files), ("conversation", event.conversation)) if on
-        ]
-        head = f"rewound {' and '.join(parts)} to before turn {event.turn}"
-    lines = [head]
-    if event.files_restored:
-        lines.append("restored: " + ", ".join(event.files_restored))
-    if event.files_skipped:
-        lines.append("skipped: " + ", ".join(event.files_skipped))
-    if event.note:
-        lines.append(event.note)
-    return "\n".join(lines)
 
 
 def ask_conflict(app: HermesApp, event: p.ConflictFound) -> None:
