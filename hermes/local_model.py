@@ -39,7 +39,7 @@ from hermes.local_runtime import (
     Sampling,
     shared_backend,
 )
-from hermes.local_steer import MAX_CALLS_PER_TURN, calls_since_user, repeats
+from hermes.local_steer import ANSWER_NUDGE, MAX_CALLS_PER_TURN, calls_since_user, repeats
 from hermes.messages import Message, Usage
 from hermes.model import ModelClient, ModelError, ModelReply, RetrySink, TextSink
 from hermes.model import _with_text_calls as with_text_calls
@@ -60,6 +60,13 @@ def _local_view(messages: Sequence[Message]) -> list[Message]:
         system = local_system_prompt(messages[0].content or "")
         return [Message(role="system", content=system), *messages[1:]]
     return list(messages)
+
+
+def _finished(reply: ModelReply, spent: Usage, started: float) -> ModelReply:
+    """``reply`` with the tokens of a discarded attempt added and the whole latency."""
+    usage = reply.usage or Usage()
+    usage = Usage(usage.prompt_tokens, usage.completion_tokens + spent.completion_tokens)
+    return replace(reply, usage=usage, latency_ms=(time.monotonic() - started) * 1000)
 
 
 class LocalModelClient(ModelClient):
@@ -122,15 +129,17 @@ class LocalModelClient(ModelClient):
         offered = compact_tools(tools)
         view = _local_view(messages)
         sampling = self._sampling()
-        allow = bool(offered) and len(calls_since_user(messages)) < MAX_CALLS_PER_TURN
-        reply = await self._once(view, offered, replace(sampling, allow_calls=allow), on_text)
-        usage = reply.usage or Usage()
-        if reply.tool_calls and repeats(messages, reply.tool_calls):
-            quiet = replace(sampling, allow_calls=False)
-            reply = await self._once(view, offered, quiet, on_text)
-            extra = reply.usage or Usage()
-            usage = Usage(extra.prompt_tokens, usage.completion_tokens + extra.completion_tokens)
-        return replace(reply, usage=usage, latency_ms=(time.monotonic() - started) * 1000)
+        spent = Usage()
+        if offered and len(calls_since_user(messages)) < MAX_CALLS_PER_TURN:
+            first = await self._once(view, offered, sampling, on_text)
+            if not (first.tool_calls and repeats(messages, first.tool_calls)):
+                return _finished(first, spent, started)
+            spent = first.usage or spent
+        # No tools, or going in circles: a plain answer, calls suppressed.
+        nudge = [Message("user", ANSWER_NUDGE)] if offered else []
+        quiet = replace(sampling, allow_calls=False)
+        reply = await self._once([*view, *nudge], offered, quiet, on_text)
+        return _finished(reply, spent, started)
 
     async def _once(
         self,

@@ -2,7 +2,7 @@
 
 A 0.5B model that has just received a tool result often asks for the very same call
 again, turn after turn. The local client therefore asks for a plain answer (tool
-calls suppressed) when the model repeats a call it already made since the user last
+calls suppressed, and a one-line request for the answer appended) when the model repeats a call it already made since the user last
 spoke, or once it has made :data:`MAX_CALLS_PER_TURN` calls. Suppression is done on
 the logits: the reply must start with a word (a letter or digit; a model told not to
 call will otherwise open with ``{``, ``(`` or a fence and call anyway), and
@@ -19,6 +19,9 @@ from typing import Any
 from hermes.messages import Message, ToolCall
 
 MAX_CALLS_PER_TURN = 8
+# Added (to that one request only) when calls are suppressed: without it the model,
+# unable to call, tends to open with a stray word before the answer.
+ANSWER_NUDGE = "Answer my question using the tool result above."
 
 
 def _key(call: ToolCall) -> tuple[str, str]:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import random
 import time
 from collections.abc import Callable, Sequence
@@ -98,7 +99,14 @@ class ModelClient:
             timeout = httpx2.Timeout(
                 self.config.request_timeout, read=self.config.stream_idle_timeout
             )
-            self._client = httpx2.AsyncClient(timeout=timeout, trust_env=True)
+            # No TLS context for a plain-http endpoint (a local server): building one
+            # (loading the trust store) costs ~0.1 s of start-up for nothing.
+            plain_http = self.config.base_url.startswith("http://") and not any(
+                os.environ.get(v) for v in ("HTTP_PROXY", "http_proxy", "ALL_PROXY", "all_proxy")
+            )
+            self._client = httpx2.AsyncClient(
+                timeout=timeout, trust_env=True, verify=not plain_http
+            )
             self._owns_client = True
         return self._client
 
@@ -138,8 +146,9 @@ class ModelClient:
         on_retry: RetrySink | None = None,
     ) -> ModelReply:
         """Stream one reply, retrying transient failures with backoff and jitter."""
-        body = self.request_body(messages, tools)
-        request_bytes = len(json.dumps(body, ensure_ascii=False).encode())
+        # Encoded once: the same bytes are sized for the audit log and sent on every attempt.
+        payload = json.dumps(self.request_body(messages, tools), ensure_ascii=False).encode()
+        request_bytes = len(payload)
         started = time.monotonic()
         attempt = 0
         while True:
@@ -148,7 +157,7 @@ class ModelClient:
             if text_calls is not None and on_text is not None:
                 sink = _filtered(text_calls, on_text)
             try:
-                reply = await self._attempt(body, sink, on_reasoning)
+                reply = await self._attempt(payload, sink, on_reasoning)
                 if text_calls is not None:
                     reply = _with_text_calls(reply, text_calls, on_text)
             except _Retryable as exc:
@@ -203,14 +212,14 @@ class ModelClient:
         }
 
     async def _attempt(
-        self, body: dict[str, Any], on_text: TextSink | None, on_reasoning: TextSink | None
+        self, payload: bytes, on_text: TextSink | None, on_reasoning: TextSink | None
     ) -> ModelReply:
         import httpx2
 
         client = self._http()
         try:
             async with client.stream(
-                "POST", self._url("/chat/completions"), json=body, headers=self._headers()
+                "POST", self._url("/chat/completions"), content=payload, headers=self._headers()
             ) as response:
                 if response.status_code != 200:
                     await response.aread()
