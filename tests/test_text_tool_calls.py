@@ -124,4 +124,5 @@ def test_stream_fenced_call_at_the_end() -> None:
     text = 'Listing:\n```json\n{"name": "terminal", "arguments": {"command": "ls"}}\n```'
     shown, rest, result = stream(chunks(text, 5))
     assert "```" not in shown
+    assert (shown + rest).rstrip() == "Listing:"
     assert result is not None and [c.name for c in result.calls] == ["terminal"]  # type: ignore[attr-defined]

@@ -7,9 +7,9 @@ import stat
 from pathlib import Path
 
 import pytest
+
 from hermes.tools import builtin_tools
 from hermes.tools.files import patch, read_file, write_file
-
 from hermes.toolspec import ToolContext, ToolLimits
 
 

@@ -7,9 +7,9 @@ import stat
 from pathlib import Path
 
 import pytest
+
 from hermes.tools import search
 from hermes.tools.search import Glob, expand_braces, search_files
-
 from hermes.toolspec import ToolContext, ToolLimits
 
 

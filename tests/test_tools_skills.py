@@ -6,9 +6,9 @@ import json
 from pathlib import Path
 
 import pytest
-from hermes.tools.skills import skill_tools
 
 from hermes.skills import discover_skills, view_skill
+from hermes.tools.skills import skill_tools
 from hermes.toolspec import ToolContext, ToolError, ToolLimits, ToolResult, ToolSpec
 
 

@@ -13,9 +13,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
 from hermes.tools.output import OutputCapture
 from hermes.tools.terminal import terminal
-
 from hermes.toolspec import ToolContext, ToolLimits, ToolResult
 
 GUARD = 60.0
