@@ -7,6 +7,9 @@ from pathlib import Path
 
 import pytest
 
+from hermes.store import Store
+from hermes.testing.scripted_server import ScriptedServer
+
 
 @pytest.fixture(autouse=True)
 def hermes_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
@@ -23,6 +26,21 @@ def hermes_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Pat
     ):
         monkeypatch.delenv(var, raising=False)
     yield home
+
+
+@pytest.fixture
+def server() -> Iterator[ScriptedServer]:
+    """The scripted model server (real HTTP on 127.0.0.1), stopped after the test."""
+    with ScriptedServer() as srv:
+        yield srv
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Iterator[Store]:
+    """A real session database in the test's temp dir."""
+    s = Store(tmp_path / "db" / "hermes.db")
+    yield s
+    s.close()
 
 
 @pytest.fixture

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -19,19 +19,6 @@ from hermes.testing.scripted_types import ScriptedCall, ScriptedReply
 from tests.support import make_config, make_engine, of_type
 
 Answer = Callable[[p.ApprovalRequested], p.ApprovalDecision]
-
-
-@pytest.fixture
-def server() -> Iterator[ScriptedServer]:
-    with ScriptedServer() as srv:
-        yield srv
-
-
-@pytest.fixture
-def store(tmp_path: Path) -> Iterator[Store]:
-    s = Store(tmp_path / "db" / "hermes.db")
-    yield s
-    s.close()
 
 
 def call(name: str, cid: str, **args: object) -> ScriptedCall:

@@ -9,7 +9,7 @@ import json
 import os
 import subprocess
 import zlib
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
 
@@ -81,19 +81,6 @@ def only(events: list[p.Event], cls: type) -> Any:
     found = [e for e in events if isinstance(e, cls)]
     assert len(found) == 1, events
     return found[0]
-
-
-@pytest.fixture
-def server() -> Iterator[ScriptedServer]:
-    with ScriptedServer() as srv:
-        yield srv
-
-
-@pytest.fixture
-def store(tmp_path: Path) -> Iterator[Store]:
-    s = Store(tmp_path / "db" / "hermes.db")
-    yield s
-    s.close()
 
 
 @pytest.fixture

@@ -9,7 +9,6 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -40,12 +39,6 @@ def hermes(*args: str, cwd: Path, home: Path) -> subprocess.CompletedProcess[str
 
 def call(name: str, cid: str, **args: object) -> ScriptedCall:
     return ScriptedCall(name, json.dumps(args), cid)
-
-
-@pytest.fixture
-def server() -> Iterator[ScriptedServer]:
-    with ScriptedServer() as srv:
-        yield srv
 
 
 def run_prompt(server: ScriptedServer, ws: Path, home: Path, prompt: str, *more: str) -> str:

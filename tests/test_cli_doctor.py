@@ -7,7 +7,6 @@ import os
 import sqlite3
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -34,12 +33,6 @@ def doctor(*args: str, cwd: Path, home: Path) -> tuple[int, dict[str, dict[str, 
     assert "Traceback" not in run.stderr, run.stderr
     checks = {c["check"]: c for c in map(json.loads, run.stdout.splitlines())}
     return run.returncode, checks, run.stdout
-
-
-@pytest.fixture
-def server() -> Iterator[ScriptedServer]:
-    with ScriptedServer() as srv:
-        yield srv
 
 
 def test_healthy_setup_passes(server: ScriptedServer, workspace: Path, hermes_home: Path) -> None:

@@ -232,12 +232,6 @@ def test_show_calls_lists_the_recorded_model_requests(
     assert "2 requests" in text and "tool_calls" in text and "120/30" in text
 
 
-@pytest.fixture
-def server() -> Iterator[ScriptedServer]:
-    with ScriptedServer() as srv:
-        yield srv
-
-
 def test_newer_schema_is_refused_and_untouched(workspace: Path, hermes_home: Path) -> None:
     path = hermes_home / "hermes.db"
     Store(path).close()

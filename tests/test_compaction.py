@@ -5,11 +5,9 @@ from __future__ import annotations
 import asyncio
 import json
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
-
-import pytest
 
 from hermes import compaction_hooks as ctx
 from hermes import protocol as p
@@ -72,13 +70,6 @@ def prose(n: int) -> str:
 
 def tokens(*messages: Message) -> int:
     return sum(COUNTER.count_message(m) for m in messages)
-
-
-@pytest.fixture
-def store(tmp_path: Path) -> Iterator[Store]:
-    s = Store(tmp_path / "db" / "hermes.db")
-    yield s
-    s.close()
 
 
 def config(server: ScriptedServer, workspace: Path, **compaction: Any) -> Any:

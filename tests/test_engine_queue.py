@@ -5,29 +5,13 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Iterator
 from pathlib import Path
-
-import pytest
 
 from hermes import protocol as p
 from hermes.store import Store
 from hermes.testing.scripted_server import ScriptedServer
 from hermes.testing.scripted_types import ScriptedCall, ScriptedReply
 from tests.support import make_config, make_engine, of_type
-
-
-@pytest.fixture
-def server() -> Iterator[ScriptedServer]:
-    with ScriptedServer() as srv:
-        yield srv
-
-
-@pytest.fixture
-def store(tmp_path: Path) -> Iterator[Store]:
-    s = Store(tmp_path / "db" / "hermes.db")
-    yield s
-    s.close()
 
 
 async def collect_until(engine: object, events: list[p.Event], done: type, count: int = 1) -> None:

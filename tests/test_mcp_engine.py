@@ -5,11 +5,9 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
-
-import pytest
 
 from hermes import protocol as p
 from hermes.engine import Engine
@@ -21,19 +19,6 @@ from hermes.testing.scripted_types import ScriptedCall, ScriptedReply
 from hermes.turn import prepare_calls
 from tests.mcp_servers import alive, stdio_server, until
 from tests.support import make_config, make_engine, of_type, run_prompt
-
-
-@pytest.fixture
-def server() -> Iterator[ScriptedServer]:
-    with ScriptedServer() as srv:
-        yield srv
-
-
-@pytest.fixture
-def store(tmp_path: Path) -> Iterator[Store]:
-    s = Store(tmp_path / "db" / "hermes.db")
-    yield s
-    s.close()
 
 
 def call(name: str, cid: str, **args: object) -> ScriptedCall:

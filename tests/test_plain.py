@@ -10,7 +10,7 @@ import json
 import os
 import subprocess
 import sys
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
 import pytest
@@ -25,12 +25,6 @@ from hermes.testing.scripted_server import ScriptedServer
 from hermes.testing.scripted_types import ScriptedCall, ScriptedReply
 from hermes.tui.input_history import InputHistory
 from hermes.tui.sessions import Launcher
-
-
-@pytest.fixture
-def server() -> Iterator[ScriptedServer]:
-    with ScriptedServer() as srv:
-        yield srv
 
 
 @pytest.fixture(autouse=True)

@@ -45,12 +45,6 @@ class FaultyStore(Store):
 
 
 @pytest.fixture
-def server() -> Iterator[ScriptedServer]:
-    with ScriptedServer() as srv:
-        yield srv
-
-
-@pytest.fixture
 def store(tmp_path: Path) -> Iterator[FaultyStore]:
     s = FaultyStore(tmp_path / "db" / "hermes.db")
     yield s

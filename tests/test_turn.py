@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -13,19 +12,6 @@ from hermes.store import Store
 from hermes.testing.scripted_server import ScriptedServer
 from hermes.testing.scripted_types import ScriptedCall, ScriptedReply
 from tests.support import kinds, make_config, make_engine, of_type, run_prompt
-
-
-@pytest.fixture
-def server() -> Iterator[ScriptedServer]:
-    with ScriptedServer() as srv:
-        yield srv
-
-
-@pytest.fixture
-def store(tmp_path: Path) -> Iterator[Store]:
-    s = Store(tmp_path / "db" / "hermes.db")
-    yield s
-    s.close()
 
 
 def call(name: str, cid: str | None = None, **args: object) -> ScriptedCall:

@@ -27,12 +27,6 @@ from hermes.tui.sessions import Launcher
 SIZE = (100, 30)
 
 
-@pytest.fixture
-def server() -> Iterator[ScriptedServer]:
-    with ScriptedServer() as srv:
-        yield srv
-
-
 @pytest.fixture(autouse=True)
 def fast_retries(hermes_home: Path) -> None:
     (hermes_home / "config.yaml").write_text(
