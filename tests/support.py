@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -45,19 +45,34 @@ def make_engine(
     )
 
 
-async def run_prompt(engine: Engine, text: str, wait_s: float = 30) -> list[p.Event]:
-    """Start the engine, run one prompt to its end, shut down; return every event."""
-    await engine.start()
+Answer = Callable[[p.ApprovalRequested], p.ApprovalDecision]
+
+
+async def drive(
+    engine: Engine, text: str, answer: Answer | None = None, wait_s: float = 30
+) -> list[p.Event]:
+    """Run one prompt on a started engine to its end; ``answer`` replies to approvals."""
     await engine.submit(p.UserTurn(text))
     events: list[p.Event] = []
 
     async def collect() -> None:
         async for ev in engine.events():
             events.append(ev)
+            if isinstance(ev, p.ApprovalRequested) and answer is not None:
+                await engine.submit(p.ApprovalReply(ev.call_id, answer(ev)))
             if isinstance(ev, p.TurnComplete | p.TurnAborted):
                 return
 
     await asyncio.wait_for(collect(), wait_s)
+    return events
+
+
+async def run_prompt(
+    engine: Engine, text: str, wait_s: float = 30, answer: Answer | None = None
+) -> list[p.Event]:
+    """Start the engine, run one prompt to its end, shut down; return every event."""
+    await engine.start()
+    events = await drive(engine, text, answer, wait_s)
     await engine.submit(p.Shutdown())
     return events
 

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 import os
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -13,38 +11,20 @@ import yaml
 
 from hermes import protocol as p
 from hermes.approvals_rules import list_rules, revoke_rule
+from hermes.engine import Engine
 from hermes.store import Store
 from hermes.testing.scripted_server import ScriptedServer
 from hermes.testing.scripted_types import ScriptedCall, ScriptedReply
-from tests.support import make_config, make_engine, of_type
-
-Answer = Callable[[p.ApprovalRequested], p.ApprovalDecision]
+from tests.support import Answer, make_config, make_engine, of_type, run_prompt
 
 
 def call(name: str, cid: str, **args: object) -> ScriptedCall:
     return ScriptedCall(name, json.dumps(args), cid)
 
 
-async def interactive_run(engine: object, prompt: str, answer: Answer) -> list[p.Event]:
-    """Drive an interactive engine, answering each approval with ``answer``."""
-    from hermes.engine import Engine
-
-    assert isinstance(engine, Engine)
-    await engine.start()
-    await engine.submit(p.UserTurn(prompt))
-    events: list[p.Event] = []
-
-    async def collect() -> None:
-        async for ev in engine.events():
-            events.append(ev)
-            if isinstance(ev, p.ApprovalRequested):
-                await engine.submit(p.ApprovalReply(ev.call_id, answer(ev)))
-            if isinstance(ev, p.TurnComplete | p.TurnAborted):
-                return
-
-    await asyncio.wait_for(collect(), 30)
-    await engine.submit(p.Shutdown())
-    return events
+async def interactive_run(engine: Engine, prompt: str, answer: Answer) -> list[p.Event]:
+    """Run one prompt on an interactive engine, answering each approval with ``answer``."""
+    return await run_prompt(engine, prompt, answer=answer)
 
 
 async def test_once_always_and_deny(server: ScriptedServer, store: Store, workspace: Path) -> None:
@@ -138,7 +118,6 @@ async def test_writes_outside_the_workspace_ask_even_in_auto_edit(
     )
     cfg = make_config(server.base_url, workspace, approval_mode="auto-edit")
     engine = make_engine(cfg, workspace, store)
-    from tests.support import run_prompt
 
     events = await run_prompt(engine, "go")
     end = of_type(events, p.ToolCallEnd)[0]
@@ -162,7 +141,6 @@ async def test_symlink_as_last_component_is_outside(
         ScriptedReply(text="ok"),
     )
     cfg = make_config(server.base_url, workspace, approval_mode="yolo")
-    from tests.support import run_prompt
 
     events = await run_prompt(make_engine(cfg, workspace, store), "go")
     assert of_type(events, p.ToolCallEnd)[0].status == "denied"
@@ -182,7 +160,6 @@ async def test_deny_rule_beats_allow_rule_end_to_end(
         {"approvals": {"allow": ["terminal:git"], "deny": ["terminal:git push"]}},
         approval_mode="yolo",
     )
-    from tests.support import run_prompt
 
     events = await run_prompt(make_engine(cfg, workspace, store), "go")
     end = of_type(events, p.ToolCallEnd)[0]

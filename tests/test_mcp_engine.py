@@ -3,14 +3,11 @@ written with the SDK); approvals, lanes, late servers and shutdown."""
 
 from __future__ import annotations
 
-import asyncio
 import json
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from hermes import protocol as p
-from hermes.engine import Engine
 from hermes.executor import dependencies
 from hermes.messages import ToolCall
 from hermes.store import Store
@@ -18,7 +15,7 @@ from hermes.testing.scripted_server import ScriptedServer
 from hermes.testing.scripted_types import ScriptedCall, ScriptedReply
 from hermes.turn import prepare_calls
 from tests.mcp_servers import alive, stdio_server, until
-from tests.support import make_config, make_engine, of_type, run_prompt
+from tests.support import drive, make_config, make_engine, of_type, run_prompt
 
 
 def call(name: str, cid: str, **args: object) -> ScriptedCall:
@@ -27,25 +24,6 @@ def call(name: str, cid: str, **args: object) -> ScriptedCall:
 
 def tool_names(request_body: dict[str, Any]) -> list[str]:
     return [t["function"]["name"] for t in request_body.get("tools", [])]
-
-
-async def drive(
-    engine: Engine, prompt: str, answer: Callable[[p.ApprovalRequested], p.ApprovalDecision]
-) -> list[p.Event]:
-    """Run one prompt on a started interactive engine, answering approvals."""
-    await engine.submit(p.UserTurn(prompt))
-    events: list[p.Event] = []
-
-    async def collect() -> None:
-        async for ev in engine.events():
-            events.append(ev)
-            if isinstance(ev, p.ApprovalRequested):
-                await engine.submit(p.ApprovalReply(ev.call_id, answer(ev)))
-            if isinstance(ev, p.TurnComplete | p.TurnAborted):
-                return
-
-    await asyncio.wait_for(collect(), 60)
-    return events
 
 
 async def test_the_model_calls_an_mcp_tool_and_gets_the_result(
