@@ -1,13 +1,11 @@
-"""Skills (folders with a ``SKILL.md``) and project instructions (``AGENTS.md``).
+"""Skills: folders with a ``SKILL.md`` (project instructions are in
+:mod:`hermes.instructions`).
 
 Skills are discovered from three places, later overriding earlier by name: the bundled
 ``skills/`` shipped with hermes, ``$HERMES_HOME/skills/`` and the workspace's
 ``.hermes/skills/``. Discovery reads only each ``SKILL.md``'s front matter; bodies and
 extra files are read when the model asks (``view_skill``). A broken skill is skipped
 with a warning naming its file, never an exception.
-
-``AGENTS.md`` files (personal, then repository root down to the workspace) become one
-block of the system prompt, kept within a token budget.
 """
 
 from __future__ import annotations
@@ -17,14 +15,21 @@ import importlib.resources
 import logging
 import os
 import re
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal, TypeAlias
 
 import yaml
 
+from hermes.instructions import (  # re-exported: one import for the prompt's pieces
+    InstructionFile,
+    find_instruction_files,
+    find_repo_root,
+    instructions_block,
+)
 from hermes.paths import hermes_home
+from hermes.tokens import estimate_tokens
 from hermes.toolspec import ToolError
 
 log = logging.getLogger(__name__)
@@ -32,12 +37,10 @@ log = logging.getLogger(__name__)
 SkillSource: TypeAlias = Literal["bundled", "user", "workspace"]
 
 SKILL_FILE = "SKILL.md"
-INSTRUCTIONS_FILE = "AGENTS.md"
 MAX_NAME_CHARS = 64
 MAX_DESCRIPTION_CHARS = 1024
 MAX_SKILL_FILE_BYTES = 256 * 1024
 FRONT_MATTER_MAX_BYTES = 16 * 1024
-MAX_INSTRUCTION_FILE_BYTES = 1024 * 1024
 INDEX_DESCRIPTION_CHARS = 300
 _NAME_RE = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
 _OPEN_RE = re.compile(rb"\A(?:\xef\xbb\xbf)?---[ \t]*\r?\n")
@@ -69,19 +72,6 @@ class SkillScan:
     def names(self) -> list[str]:
         """All skill names, sorted."""
         return [s.name for s in self.skills]
-
-
-@dataclass(frozen=True)
-class InstructionFile:
-    """One ``AGENTS.md`` and its text."""
-
-    path: Path
-    text: str
-
-
-def estimate_tokens(text: str) -> int:
-    """A cheap token estimate: UTF-8 bytes / 4, rounded up."""
-    return (len(text.encode("utf-8")) + 3) // 4
 
 
 # ------------------------------------------------------------------- discovery
@@ -398,107 +388,17 @@ def _strip_front_matter(text: str) -> str:
     return text if isinstance(span, str) else data[span[2] :].decode("utf-8", "replace")
 
 
-# ------------------------------------------------------------ project instructions
-
-
-def find_repo_root(start: Path) -> Path | None:
-    """The nearest ancestor of ``start`` (itself included) holding ``.git``, or None."""
-    for directory in (start, *start.parents):
-        if (directory / ".git").exists():
-            return directory
-    return None
-
-
-def find_instruction_files(workspace: Path, home: Path | None = None) -> list[InstructionFile]:
-    """``$HERMES_HOME/AGENTS.md`` first, then ``AGENTS.md`` from the repository root
-    down to the workspace (nearest last). Without a repository, only the workspace's.
-
-    Empty and unreadable files are left out (unreadable ones are logged).
-    """
-    home = hermes_home() if home is None else home
-    workspace = Path(os.path.realpath(workspace))
-    root = find_repo_root(workspace) or workspace
-    dirs = [workspace, *(p for p in workspace.parents if p.is_relative_to(root))]
-    candidates = [home / INSTRUCTIONS_FILE, *(d / INSTRUCTIONS_FILE for d in reversed(dirs))]
-    found: list[InstructionFile] = []
-    seen: set[str] = set()
-    for path in candidates:
-        if not path.is_file():
-            continue
-        real = os.path.realpath(path)
-        if real in seen:
-            continue
-        seen.add(real)
-        try:
-            with path.open("rb") as fh:
-                text = fh.read(MAX_INSTRUCTION_FILE_BYTES).decode("utf-8", errors="replace")
-        except OSError as exc:
-            log.warning("skipped %s: %s", path, exc.strerror or exc)
-            continue
-        if text.strip():
-            found.append(InstructionFile(path=path, text=text))
-    return found
-
-
-_INSTRUCTIONS_HEAD = (
-    "## Project instructions (AGENTS.md)\n"
-    "Follow these. When they conflict, later (more specific) files win."
-)
-
-
-def instructions_block(
-    files: Sequence[InstructionFile],
-    budget_tokens: int = 2000,
-    count: Callable[[str], int] | None = None,
-) -> str:
-    """The ``AGENTS.md`` files as one system-prompt block, each under a header with its path.
-
-    Over budget, the nearest (last) files are kept whole first; the next one is cut to
-    fit and farther ones (personal first) are dropped, with a note saying by how much.
-    Returns "" when there is nothing to include.
-    """
-    count = count or estimate_tokens
-    sections = [(f"### {f.path}\n", f.text.strip()) for f in files if f.text.strip()]
-    if not sections:
-        return ""
-    full = _assemble([h + t for h, t in sections], "")
-    total = count(full)
-    if total <= budget_tokens:
-        return full
-    note = (
-        f"[AGENTS.md instructions truncated: {total - budget_tokens} tokens over the "
-        f"{budget_tokens}-token budget]"
-    )
-    kept: list[str] = []  # nearest first
-    for header, text in reversed(sections):
-        if count(_assemble([header + text, *kept], note)) <= budget_tokens:
-            kept.insert(0, header + text)
-            continue
-        cut = _cut_to_fit(header, text, kept, note, budget_tokens, count)
-        if cut:
-            kept.insert(0, cut)
-        break
-    return _assemble(kept, note)
-
-
-def _assemble(sections: Sequence[str], note: str) -> str:
-    return "\n\n".join([_INSTRUCTIONS_HEAD, *sections, *([note] if note else [])])
-
-
-def _cut_to_fit(
-    header: str, text: str, rest: list[str], note: str, budget: int, count: Callable[[str], int]
-) -> str:
-    """``header`` + the longest prefix of ``text`` (cut at a line end when close) + a
-    marker such that the block with ``rest`` after it fits ``budget``; "" if none does."""
-    marker = "\n[... truncated]"
-    lo, hi = 0, len(text)
-    while lo < hi:
-        mid = (lo + hi + 1) // 2
-        if count(_assemble([header + text[:mid].rstrip() + marker, *rest], note)) <= budget:
-            lo = mid
-        else:
-            hi = mid - 1
-    if lo == 0:
-        return ""
-    newline = text.rfind("\n", 0, lo)
-    return header + text[: newline if newline > lo // 2 else lo].rstrip() + marker
+__all__ = [
+    "InstructionFile",
+    "Skill",
+    "SkillScan",
+    "discover_skills",
+    "estimate_tokens",
+    "find_instruction_files",
+    "find_repo_root",
+    "instructions_block",
+    "list_skills_text",
+    "skill_request_text",
+    "skills_index",
+    "view_skill",
+]

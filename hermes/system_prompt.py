@@ -12,14 +12,10 @@ from typing import TYPE_CHECKING
 
 from hermes.config import Config
 from hermes.prompt import system_prompt
+from hermes.tokens import estimate_tokens
 
 if TYPE_CHECKING:
     from hermes.store import Store
-
-
-def estimate_tokens(text: str) -> int:
-    """About four bytes a token; rounds up."""
-    return (len(text.encode("utf-8")) + 3) // 4
 
 
 def build_system_prompt(
