@@ -172,7 +172,7 @@ def make_workspace(root: Path) -> Path:
     return ws
 
 
-async def run(threads: int | None) -> dict[str, Any]:
+async def run(threads: int | None, temperature: float | None) -> dict[str, Any]:
     from dataclasses import replace
 
     from hermes.config import Config
@@ -194,7 +194,7 @@ async def run(threads: int | None) -> dict[str, Any]:
     out["reverify_cached_s"] = time.monotonic() - started
 
     ws = make_workspace(tmp)
-    config = replace(Config().model, provider="local", threads=threads)
+    config = replace(Config().model, provider="local", threads=threads, temperature=temperature)
     client = LocalModelClient(config)
     out["threads"] = client.backend.threads
     started = time.monotonic()
@@ -261,6 +261,7 @@ async def run(threads: int | None) -> dict[str, Any]:
             shown, passed = f"text: {reply.content[:80]!r}", False
         outcomes.append(Outcome(prompt, shown, passed, seconds))
     out["tasks"] = [o.__dict__ for o in outcomes]
+    out["temperature"] = client._sampling().temperature
     out["tool_call_success"] = sum(o.passed for o in outcomes) / len(outcomes)
     out["task_median_s"] = statistics.median(o.seconds for o in outcomes)
     return out
@@ -269,7 +270,7 @@ async def run(threads: int | None) -> dict[str, Any]:
 def report(r: dict[str, Any]) -> None:
     ft, lt, g = r["first_turn"], r["later_turn"], r["generation"]
     passed = sum(t["passed"] for t in r["tasks"])
-    print(f"cores {r['cores']}, threads {r['threads']}")
+    print(f"cores {r['cores']}, threads {r['threads']}, temperature {r['temperature']}")
     print(
         f"assemble + verify (sha256) from parts: {r['assemble_verify_s']:.1f} s; "
         f"later starts (stat record): {r['reverify_cached_s'] * 1000:.1f} ms"
@@ -300,9 +301,10 @@ def report(r: dict[str, Any]) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--threads", type=int, default=None, help="default: every core")
+    parser.add_argument("--temperature", type=float, default=None, help="default: hermes'")
     parser.add_argument("--json", action="store_true", help="print the raw results as JSON")
     args = parser.parse_args()
-    results = asyncio.run(run(args.threads))
+    results = asyncio.run(run(args.threads, args.temperature))
     if args.json:
         print(json.dumps(results, indent=2))
     else:

@@ -130,15 +130,15 @@ class LocalModelClient(ModelClient):
         view = _local_view(messages)
         sampling = self._sampling()
         spent = Usage()
-        if offered and len(calls_since_user(messages)) < MAX_CALLS_PER_TURN:
+        if not offered or len(calls_since_user(messages)) < MAX_CALLS_PER_TURN:
             first = await self._once(view, offered, sampling, on_text)
             if not (first.tool_calls and repeats(messages, first.tool_calls)):
                 return _finished(first, spent, started)
             spent = first.usage or spent
-        # No tools, or going in circles: a plain answer, calls suppressed.
-        nudge = [Message("user", ANSWER_NUDGE)] if offered else []
+        # Going in circles: ask for the answer, with calls suppressed.
         quiet = replace(sampling, allow_calls=False)
-        reply = await self._once([*view, *nudge], offered, quiet, on_text)
+        nudge = Message("user", ANSWER_NUDGE)
+        reply = await self._once([*view, nudge], offered, quiet, on_text)
         return _finished(reply, spent, started)
 
     async def _once(

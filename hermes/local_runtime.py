@@ -19,14 +19,14 @@ import os
 import threading
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+from hermes.local_calls import CALL_CLOSE, CALL_OPEN, call_grammar, find_opener
 from hermes.local_chat import CHATML_TEMPLATE, ChatTemplate, render_chat
 from hermes.local_files import ModelFile
 from hermes.local_steer import no_call_processor, non_word_tokens
-from hermes.local_tail import CallTail
 from hermes.messages import Message
 
 DEFAULT_CONTEXT = 8192
@@ -170,74 +170,99 @@ class LocalBackend:
         cancel: threading.Event,
         on_piece: Callable[[str], None],
     ) -> Generation:
-        """Run one request to its end (or to ``cancel``), passing text to ``on_piece``."""
+        """Run one request to its end (or to ``cancel``), passing text to ``on_piece``.
+        When the model opens a tool call, the call is generated under a grammar of the
+        offered tools (see :mod:`hermes.local_calls`) and ends the reply."""
         with self._lock:
             if cancel.is_set():
                 raise Cancelled
             llm = self._load()
             prompt = self.render(messages, tools)
-            tokens = llm.tokenize(prompt.encode("utf-8"), add_bos=False, special=True)
-            room = self.n_ctx - len(tokens)
-            if room < 64:
-                raise ContextFull(
-                    f"the conversation ({len(tokens)} tokens) does not fit the local model's "
-                    f"context window ({self.n_ctx}); use /compact, or raise "
-                    "model.context_window"
-                )
             started = time.monotonic()
-            cached = self._prefill(llm, tokens, cancel)
-            max_tokens = min(sampling.max_tokens or DEFAULT_MAX_TOKENS, room)
-            text, finish, completion, first = self._stream(
-                llm, tokens, tools, max_tokens, sampling, cancel, on_piece
-            )
+            tokens, cached = self._start(llm, prompt, cancel)
+            budget = min(sampling.max_tokens or DEFAULT_MAX_TOKENS, self.n_ctx - len(tokens))
+            calls = sampling.allow_calls and bool(tools)
+            first = self._stream(llm, tokens, budget, sampling, cancel, on_piece, detect=calls)
+            text, finish, count = first.text, first.finish, first.tokens
+            if first.opened:
+                head = text if not text or text.endswith("\n") else text + "\n"
+                on_piece(head[len(text) :] + CALL_OPEN)
+                call_tokens, _ = self._start(llm, prompt + head + CALL_OPEN, cancel)
+                call = self._stream(
+                    llm,
+                    call_tokens,
+                    max(budget - count, 16),
+                    replace(sampling, temperature=0.0),
+                    cancel,
+                    on_piece,
+                    grammar=call_grammar(tools),
+                )
+                on_piece(CALL_CLOSE)
+                text = head + CALL_OPEN + call.text.strip() + CALL_CLOSE
+                finish, count = call.finish, count + call.tokens
             ended = time.monotonic()
             return Generation(
                 text=text,
                 finish_reason=finish,
                 prompt_tokens=len(tokens),
-                completion_tokens=completion,
+                completion_tokens=count,
                 cached_tokens=cached,
                 prompt_bytes=len(prompt.encode("utf-8")),
-                prefill_seconds=(first or ended) - started,
-                generate_seconds=ended - (first or ended),
+                prefill_seconds=(first.first_token or ended) - started,
+                generate_seconds=ended - (first.first_token or ended),
             )
+
+    def _start(self, llm: Any, prompt: str, cancel: threading.Event) -> tuple[list[int], int]:
+        """Tokenize ``prompt``, check it fits, and prefill it; returns the tokens and how
+        many of them were already cached."""
+        tokens = list(llm.tokenize(prompt.encode("utf-8"), add_bos=False, special=True))
+        if self.n_ctx - len(tokens) < 64:
+            raise ContextFull(
+                f"the conversation ({len(tokens)} tokens) does not fit the local model's "
+                f"context window ({self.n_ctx}); use /compact, or raise model.context_window"
+            )
+        return tokens, self._prefill(llm, tokens, cancel)
 
     def _stops(self) -> list[str]:
         stops = ["<|im_end|>", "<|im_start|>", "<|endoftext|>", "<tool_response>"]
         eos = self._template.eos_token
         return [*stops, eos] if eos and eos not in stops else stops
 
+    def _processors(self, llm: Any, tokens: Sequence[int], sampling: Sampling) -> Any:
+        if sampling.allow_calls:
+            return None
+        if self._call_starts is None:
+            self._call_starts = non_word_tokens(llm)
+        return [no_call_processor(llm, len(tokens), self._call_starts)]
+
     def _stream(
         self,
         llm: Any,
         tokens: Sequence[int],
-        tools: Sequence[dict[str, Any]],
         max_tokens: int,
         sampling: Sampling,
         cancel: threading.Event,
         on_piece: Callable[[str], None],
-    ) -> tuple[str, str, int, float | None]:
-        """Sample until an end token, a stop string, ``max_tokens`` or a cancel. Tokens
-        are turned into text with special tokens kept (``<tool_call>`` is one in Qwen)."""
+        *,
+        detect: bool = False,
+        grammar: Any = None,
+    ) -> _Stage:
+        """Sample until an end token, a stop string, ``max_tokens``, a cancel or (with
+        ``detect``) the opening of a tool call. Special tokens are kept as text."""
         stops = self._stops()
         decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
-        known = {t["function"]["name"] for t in tools if "function" in t}
-        tail = CallTail(known if sampling.allow_calls else ())
         text, passed, count, finish = "", 0, 0, "length"
         first: float | None = None
+        opened = False
         llm.set_seed(SEED)
-        processors = None
-        if not sampling.allow_calls:
-            if self._call_starts is None:
-                self._call_starts = non_word_tokens(llm)
-            processors = [no_call_processor(llm, len(tokens), self._call_starts)]
         tokens_out = llm.generate(
             list(tokens),
             top_k=sampling.top_k,
             top_p=sampling.top_p,
             temp=sampling.temperature,
             repeat_penalty=sampling.repeat_penalty,
-            logits_processor=processors,
+            logits_processor=self._processors(llm, tokens, sampling),
+            grammar=grammar,
         )
         try:
             for token in tokens_out:
@@ -254,23 +279,32 @@ class LocalBackend:
                 if cut >= 0:
                     text, finish = text[:cut], "stop"
                 safe = len(text) if cut >= 0 else len(text) - _partial_stop(text, stops)
+                if detect:
+                    opener, sure = find_opener(text)
+                    if opener is not None:
+                        text, opened, finish = text[:opener], True, "tool_calls"
+                    safe = min(safe, sure)
                 if safe > passed:
-                    shown = tail.feed(text[passed:safe])
+                    on_piece(text[passed:safe])
                     passed = safe
-                    if shown:
-                        on_piece(shown)
-                if cut >= 0 or tail.stopped:
-                    finish = "stop"
-                    break
-                if count >= max_tokens:
+                if cut >= 0 or opened or count >= max_tokens:
                     break
         finally:
             tokens_out.close()
-        if not tail.stopped:
-            rest = tail.feed(text[passed:]) + tail.finish()
-            if rest:
-                on_piece(rest)
-        return tail.text, finish, count, first
+        if passed < len(text):
+            on_piece(text[passed:])
+        return _Stage(text, finish, count, first, opened)
+
+
+@dataclass(frozen=True)
+class _Stage:
+    """One stretch of sampling."""
+
+    text: str
+    finish: str
+    tokens: int
+    first_token: float | None
+    opened: bool
 
 
 def _is_end(llm: Any, token: int) -> bool:

@@ -31,7 +31,7 @@ async def test_message_typed_during_a_turn_reaches_the_next_request(
     server: ScriptedServer, store: Store, workspace: Path
 ) -> None:
     server.add(
-        ScriptedReply(text="first answer", stall_after_chunks=1, stall_seconds=0.5),
+        ScriptedReply(text="first answer", stall_after_chunks=1, stall_seconds=2.0),
         ScriptedReply(text="second answer"),
     )
     engine = make_engine(

@@ -1,5 +1,5 @@
 """Rendering chats for a local model: the GGUF's template in a sandbox, tools, prompts,
-and the reply tail that ends a reply after its tool calls."""
+and spotting where a written tool call opens."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import json
 
 import pytest
 
+from hermes.local_calls import call_schema, find_opener
 from hermes.local_chat import (
     LOCAL_BASE_PROMPT,
     LOCAL_TOOLS,
@@ -16,7 +17,6 @@ from hermes.local_chat import (
     local_system_prompt,
     render_chat,
 )
-from hermes.local_tail import CallTail
 from hermes.messages import Message, ToolCall
 from hermes.prompt import BASE_PROMPT
 
@@ -225,48 +225,50 @@ def test_local_system_prompt_is_short_and_keeps_the_session_blocks() -> None:
     assert local_system_prompt("Summarize this.") == "Summarize this."
 
 
-def feed_all(tail: CallTail, pieces: list[str]) -> str:
-    shown = ""
-    for piece in pieces:
-        shown += tail.feed(piece)
-        if tail.stopped:
-            return shown
-    return shown + tail.finish()
+CALL = '{"name": "read_file", "arguments": {"path": "a"}}'
 
 
-def test_call_tail_stops_prose_after_a_call() -> None:
-    tail = CallTail()
-    call = '<tool_call>\n{"name": "read_file", "arguments": {"path": "a"}}\n</tool_call>'
-    shown = feed_all(tail, ["Let me look.\n", call[:20], call[20:], "\n", "I have ", "read it"])
-    assert tail.stopped and shown == "Let me look.\n" + call
-    assert tail.text == "Let me look.\n" + call
+@pytest.mark.parametrize(
+    ("text", "opener"),
+    [
+        ("<tool_call>", 0),
+        ("Let me look.<tool_call>", 12),
+        (CALL, 0),
+        ("Let me look.\n" + CALL, 13),
+        ('  {\n  "name": "read_file"', 2),
+        ('```json\n{"name"', 0),
+        ('Sure.\n```\n{ "name": "x"', 6),
+        ('```tool_call\n{"name"', 0),
+    ],
+)
+def test_find_opener_spots_a_call_opening(text: str, opener: int) -> None:
+    assert find_opener(text) == (opener, opener)
 
 
-def test_call_tail_lets_several_calls_and_plain_replies_through() -> None:
-    call = '<tool_call>\n{"name": "a", "arguments": {}}\n</tool_call>'
-    tail = CallTail()
-    shown = feed_all(tail, [call, "\n<tool", "_call>", call[11:]])
-    assert not tail.stopped and shown == f"{call}\n{call}"
-    for text in (
-        "Close it with `</tool_call>`, like this: x.",
-        "Write `<tool_call>{...}</tool_call>` to call one. Then wait.",
-    ):
-        prose = CallTail()
-        assert feed_all(prose, [text[:12], text[12:]]) == text and not prose.stopped
-    plain = CallTail()
-    assert feed_all(plain, ["Hello", " world"]) == "Hello world" and not plain.stopped
+@pytest.mark.parametrize(
+    ("text", "safe"),
+    [
+        ("Hello world", None),
+        ("Hello <tool", 6),  # may become <tool_call>
+        ("Look:\n{", 6),  # may become {"name"
+        ('Look:\n{"na', 6),
+        ('A JSON example:\n{"a": 1}', None),
+        ("Code:\n```", 6),
+        ("Code:\n```python\nx = {", None),  # a line in a code block is never a call
+        ('```python\n{"name": "read_file"', None),
+        ('Use {"name": "read_file"} inline', None),
+    ],
+)
+def test_find_opener_leaves_prose_and_code_alone(text: str, safe: int | None) -> None:
+    assert find_opener(text) == (None, len(text) if safe is None else safe)
 
 
-def test_call_tail_ends_the_reply_after_a_bare_json_call() -> None:
-    call = '{"name": "read_file", "arguments": {"path": "a.txt"}}'
-    tail = CallTail({"read_file"})
-    shown = feed_all(tail, [call[:10], call[10:], "\n", "Now I will ", "explain."])
-    assert tail.stopped and shown == call and tail.text == call
-    # JSON that is not a call of an offered tool, or sits in a code block, stays prose.
-    for text in (
-        'Config: \n{"name": "x", "debug": true}\nThat is all.',
-        '{"name": "terminal", "arguments": {}} is how a call looks.',
-        'Example:\n```json\n{"name": "read_file", "arguments": {"path": "a"}}\n```\nDone.',
-    ):
-        prose = CallTail({"read_file"})
-        assert feed_all(prose, [text[:15], text[15:40], text[40:]]) == text and not prose.stopped
+def test_call_schema_allows_exactly_the_offered_tools() -> None:
+    schema = call_schema(compact_tools(TOOLS))
+    options = schema["anyOf"]
+    assert [o["properties"]["name"] for o in options] == [
+        {"const": "read_file"},
+        {"const": "terminal"},
+    ]
+    assert options[0]["properties"]["arguments"]["required"] == ["path"]
+    assert all(o["additionalProperties"] is False for o in options)

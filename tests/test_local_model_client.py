@@ -18,7 +18,8 @@ from hermes.engine import Engine
 from hermes.local_files import ModelFile, ModelFileError
 from hermes.local_model import LocalModelClient
 from hermes.local_runtime import Cancelled, Generation, LocalBackend, Sampling
-from hermes.messages import Message
+from hermes.local_steer import ANSWER_NUDGE, MAX_CALLS_PER_TURN, calls_since_user, repeats
+from hermes.messages import Message, ToolCall, Usage
 from hermes.model import ModelClient, ModelError, make_model_client
 from hermes.startup import overrides_from
 from hermes.store import Store
@@ -34,15 +35,23 @@ READ_TOOL = {
 
 
 class ScriptBackend(LocalBackend):
-    """Emits ``pieces`` one per 'token', checking the cancel flag like the real one."""
+    """Emits ``pieces`` one per 'token', checking the cancel flag like the real one;
+    later requests emit ``then`` if given."""
 
-    def __init__(self, pieces: Sequence[str], gate: threading.Event | None = None) -> None:
+    def __init__(
+        self,
+        pieces: Sequence[str],
+        gate: threading.Event | None = None,
+        then: Sequence[str] | None = None,
+    ) -> None:
         super().__init__(self._no_file, n_ctx=4096, threads=1)
         self.pieces = list(pieces)
+        self.then = then
         self.gate = gate  # when set, pause after the first piece until released
         self.stopped = threading.Event()
         self.seen: list[Sequence[Message]] = []
         self.tools: list[Sequence[dict[str, Any]]] = []
+        self.samplings: list[Sampling] = []
 
     @staticmethod
     def _no_file() -> ModelFile:
@@ -58,16 +67,18 @@ class ScriptBackend(LocalBackend):
     ) -> Generation:
         self.seen.append(messages)
         self.tools.append(tools)
+        self.samplings.append(sampling)
+        pieces = self.pieces if len(self.seen) == 1 or self.then is None else list(self.then)
         try:
-            for n, piece in enumerate(self.pieces):
+            for n, piece in enumerate(pieces):
                 if cancel.is_set():
                     raise Cancelled
                 on_piece(piece)
                 if n == 0 and self.gate is not None:
                     while not cancel.is_set() and not self.gate.wait(0.01):
                         pass
-            text = "".join(self.pieces)
-            return Generation(text, "stop", 10, len(self.pieces), 0, 40, 0.0, 0.0)
+            text = "".join(pieces)
+            return Generation(text, "stop", 10, len(pieces), 0, 40, 0.0, 0.0)
         finally:
             self.stopped.set()
 
@@ -212,3 +223,71 @@ def test_with_model_switches_only_to_a_gguf_path(tmp_path: Path) -> None:
     assert c.with_model("gpt-4o") is c
     other = c.with_model(str(tmp_path / "other.gguf"))
     assert isinstance(other, LocalModelClient) and other.config.name == "other"
+
+
+async def test_a_repeated_call_is_answered_in_words_instead() -> None:
+    call = ToolCall("c1", "read_file", '{"path": "a.txt"}')
+    history = [
+        Message("user", "what is in a.txt?"),
+        Message("assistant", None, tool_calls=(call,)),
+        Message("tool", "1\thello", tool_call_id="c1"),
+    ]
+    again = '<tool_call>\n{"name": "read_file", "arguments": {"path":"a.txt"}}\n</tool_call>'
+    backend = ScriptBackend([again], then=["It says ", "hello."])
+    shown: list[str] = []
+    reply = await client(backend).complete(history, [READ_TOOL], on_text=shown.append)
+    assert reply.content == "It says hello." and reply.tool_calls == ()
+    assert "".join(shown).strip() == "It says hello."
+    assert [s.allow_calls for s in backend.samplings] == [True, False]
+    assert backend.seen[1][-1] == Message("user", ANSWER_NUDGE)
+    assert reply.usage == Usage(10, 2 + 1)  # both attempts' output counted
+
+
+async def test_a_new_call_goes_through_and_the_turn_cap_forces_an_answer() -> None:
+    read_b = '<tool_call>\n{"name": "read_file", "arguments": {"path": "b.txt"}}\n</tool_call>'
+    history = [
+        Message("user", "compare a and b"),
+        Message("assistant", None, tool_calls=(ToolCall("c1", "read_file", '{"path": "a.txt"}'),)),
+        Message("tool", "a", tool_call_id="c1"),
+    ]
+    backend = ScriptBackend([read_b])
+    reply = await client(backend).complete(history, [READ_TOOL])
+    assert [c.name for c in reply.tool_calls] == ["read_file"]
+    assert [s.allow_calls for s in backend.samplings] == [True]
+    many = [Message("user", "go")]
+    for n in range(MAX_CALLS_PER_TURN):
+        many.append(
+            Message("assistant", None, (ToolCall(f"c{n}", "read_file", f'{{"path": "{n}"}}'),))
+        )
+        many.append(Message("tool", "x", tool_call_id=f"c{n}"))
+    capped = ScriptBackend(["Done."])
+    reply = await client(capped).complete(many, [READ_TOOL])
+    assert reply.content == "Done." and [s.allow_calls for s in capped.samplings] == [False]
+
+
+async def test_without_tools_nothing_is_parsed_or_nudged() -> None:
+    backend = ScriptBackend(['{"name": "read_file", "arguments": {}}'])
+    reply = await client(backend).complete([Message("user", "summarize")], [])
+    assert reply.tool_calls == () and backend.seen[0] == [Message("user", "summarize")]
+    assert len(backend.samplings) == 1 and backend.tools == [[]]
+
+
+async def test_calls_are_parsed_without_a_text_sink() -> None:
+    call = '{"name": "read_file", "arguments": {"path": "a.txt"}}'
+    reply = await client(ScriptBackend([call])).complete([Message("user", "read a")], [READ_TOOL])
+    assert [c.name for c in reply.tool_calls] == ["read_file"]
+
+
+def test_repeats_compares_calls_since_the_user_spoke() -> None:
+    a = ToolCall("1", "read_file", '{"path": "a", "limit": 5}')
+    same = ToolCall("2", "read_file", '{"limit": 5, "path": "a"}')
+    other = ToolCall("3", "read_file", '{"path": "b"}')
+    history = [
+        Message("user", "x"),
+        Message("assistant", None, (a,)),
+        Message("tool", "r", None, "1"),
+    ]
+    assert calls_since_user(history) == [a]
+    assert repeats(history, [same]) and not repeats(history, [same, other])
+    assert not repeats([*history, Message("user", "again")], [same])
+    assert not repeats(history, [])

@@ -17,7 +17,8 @@ async def test_send_prompt_and_see_streamed_answer(
             text=text,
             chunk_size=3,
             stall_after_chunks=9,
-            stall_seconds=0.5,
+            # Long enough for a loaded machine to paint the partial answer mid-stall.
+            stall_seconds=3.0,
             reasoning="thinking hard",
         )
     )
