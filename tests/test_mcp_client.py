@@ -55,7 +55,7 @@ async def _started(manager: McpManager) -> McpManager:
 def shared(
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[tuple[McpManager, ToolRegistry, LoopThread]]:
-    """Servers that stay up for the module (calls time out after 2 s): trusted (with a
+    """Servers that stay up for the module (calls time out after 5 s): trusted (with a
     secret in its env), untrusted (its own 60 s timeout), filtered, disabled, one that
     exits at start and one whose command does not exist."""
     workspace = tmp_path_factory.mktemp("ws")
@@ -70,7 +70,7 @@ def shared(
             "broken": stdio_server("--exit-at-start"),
             "missing": {"command": str(workspace / "no-such-server")},
         },
-        timeout=2.0,
+        timeout=5.0,  # short for the timeout test, long enough for a loaded machine
     )
     registry = ToolRegistry()
     loop = LoopThread()
@@ -157,7 +157,7 @@ def test_a_call_past_the_timeout_is_cancelled_and_the_server_goes_on(
     slow = manager.call_blocking("mcp__trusted__slow", ctx(), {"seconds": 30})
     assert not slow.ok
     assert slow.content == (
-        "mcp__trusted__slow timed out after 2 s (mcp.timeout); the call was cancelled"
+        "mcp__trusted__slow timed out after 5 s (mcp.timeout); the call was cancelled"
     )
     after = manager.call_blocking("mcp__trusted__read_thing", ctx(), {"key": "z"})
     assert after.ok and after.content == "z = unset"
