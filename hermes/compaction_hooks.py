@@ -15,6 +15,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -82,10 +83,8 @@ async def _budget(
     return budget
 
 
-async def ensure_budget(state: SessionState, *, wait: bool) -> ContextBudget:
-    """Resolve the window (config, else ``/models`` in the background, else the default
-    with a warning) and build the budget. ``wait`` waits for the endpoint's answer; the
-    first request of a new session does not (nothing could be folded yet anyway)."""
+def _start_window_lookup(state: SessionState) -> ContextTracker:
+    """Take the window from config, else start asking the endpoint (not awaited)."""
     tr = tracker(state)
     name = state.model.config.name
     configured = state.config.model.context_window
@@ -96,6 +95,12 @@ async def ensure_budget(state: SessionState, *, wait: bool) -> ContextBudget:
             tr.window_task = asyncio.create_task(
                 resolve_context_window(None, state.model.list_models, name)
             )
+    return tr
+
+
+async def _resolve_window(state: SessionState, *, wait: bool) -> ContextTracker:
+    """The window as known now; ``wait`` waits for the endpoint's answer if one is due."""
+    tr = _start_window_lookup(state)
     task = tr.window_task
     if task is not None and (wait or task.done()):
         window, warning = await asyncio.shield(task)
@@ -103,6 +108,28 @@ async def ensure_budget(state: SessionState, *, wait: bool) -> ContextBudget:
         tr.window = window
         if warning:
             state.emit(p.Warning(warning))
+    state.context_window = tr.window
+    return tr
+
+
+def _fits_by_bytes(state: SessionState, window: int, threshold: float) -> bool:
+    """True when the request surely fits under the threshold: a token is at least one
+    byte, so its UTF-8 size is an upper bound of its token count."""
+    limit = int(window * threshold)
+    total = len(state.system_prompt.encode()) + len(json.dumps(state.tool_schemas()))
+    for m in state.history:
+        total += 8 + len((m.content or "").encode())
+        total += sum(len(c.name) + len(c.arguments.encode()) + 8 for c in m.tool_calls)
+        if total >= limit:
+            return False
+    return total < limit
+
+
+async def ensure_budget(state: SessionState, *, wait: bool) -> ContextBudget:
+    """Resolve the window (config, else ``/models`` in the background, else the default
+    with a warning) and build the budget. ``wait`` waits for the endpoint's answer; the
+    first request of a new session does not (nothing could be folded yet anyway)."""
+    tr = await _resolve_window(state, wait=wait)
     budget = await _budget(tr, state.config, state.model, state.emit)
     state.context_window = budget.window
     return budget
@@ -129,6 +156,12 @@ async def before_request(state: SessionState) -> None:
     old tool outputs to digests if the request would still not fit the window."""
     tr = tracker(state)
     forced = tr.manual_pending
+    if not forced and tr.budget is None:
+        # Until something could need folding, skip loading the encoding (~0.2 s of CPU):
+        # a new session's first request must not wait for it.
+        await _resolve_window(state, wait=len(state.history) > 1)
+        if _fits_by_bytes(state, tr.window, state.config.compaction.threshold):
+            return
     budget = await ensure_budget(state, wait=forced or len(state.history) > 1)
     schemas = state.tool_schemas()
     tokens = await _tokens(state, budget, schemas)

@@ -24,13 +24,16 @@ _TAG = "<tool_call>"
 _SPACE = re.compile(r"\s+")
 
 
-def _line_starts(text: str) -> list[int]:
-    """The start of the last two lines (a fenced call spans two)."""
-    last = text.rfind("\n")
-    if last < 0:
-        return [0]
-    before = text.rfind("\n", 0, last)
-    return [before + 1, last + 1]
+def _line_starts(text: str, count: int = 4) -> list[int]:
+    """The starts of the last ``count`` lines (a fenced call spans several)."""
+    starts: list[int] = []
+    at = len(text)
+    while len(starts) < count and at > 0:
+        at = text.rfind("\n", 0, at)
+        starts.insert(0, at + 1)
+        if at < 0:
+            break
+    return starts or [0]
 
 
 def find_opener(text: str) -> tuple[int | None, int]:
@@ -87,5 +90,6 @@ def call_grammar(tools: Sequence[Mapping[str, Any]]) -> Any:
     """A llama.cpp grammar for one call of one of ``tools``."""
     from llama_cpp import LlamaGrammar
 
-    text = _grammar_text(json.dumps(call_schema(tools), sort_keys=True))
+    # Key order matters: the grammar wants properties in the order the schema lists them.
+    text = _grammar_text(json.dumps(call_schema(tools)))
     return LlamaGrammar.from_string(text, verbose=False)

@@ -239,6 +239,8 @@ CALL = '{"name": "read_file", "arguments": {"path": "a"}}'
         ('```json\n{"name"', 0),
         ('Sure.\n```\n{ "name": "x"', 6),
         ('```tool_call\n{"name"', 0),
+        ('```json\n{\n  "name": "x"', 0),
+        ('Here:\n\n```json\n{\n\n  "name"', 7),
     ],
 )
 def test_find_opener_spots_a_call_opening(text: str, opener: int) -> None:
