@@ -56,16 +56,25 @@ def accept(*options: tuple[str, Callable[[Args], bool]]) -> Check:
     return lambda name, args: any(name == tool and ok(args) for tool, ok in options)
 
 
+def read(name: str) -> Check:
+    """Reading a file: read_file, or a command that prints it."""
+    shows = re.compile(rf"^(cat|head|less|more|nl|tail)\b.*{re.escape(name)}")
+    return accept(
+        ("read_file", path_is(name)),
+        ("terminal", lambda a: bool(shows.search(str(a.get("command", "")).strip()))),
+    )
+
+
 TASKS: list[tuple[str, Check]] = [
-    ("Show me what is in README.md.", accept(("read_file", path_is("README.md")))),
-    ("Read src/app.py.", accept(("read_file", path_is("src/app.py")))),
-    ("What does the file notes.txt say?", accept(("read_file", path_is("notes.txt")))),
+    ("Show me what is in README.md.", read("README.md")),
+    ("Read src/app.py.", read("src/app.py")),
+    ("What does the file notes.txt say?", read("notes.txt")),
     (
         "Open config.ini and tell me which port the server uses.",
-        accept(("read_file", path_is("config.ini"))),
+        read("config.ini"),
     ),
-    ("Show me the Makefile.", accept(("read_file", path_is("Makefile")))),
-    ("Read lines 1 to 5 of src/utils.py.", accept(("read_file", path_is("src/utils.py")))),
+    ("Show me the Makefile.", read("Makefile")),
+    ("Read lines 1 to 5 of src/utils.py.", read("src/utils.py")),
     (
         "How many lines does data/users.csv have?",
         accept(
@@ -116,7 +125,7 @@ TASKS: list[tuple[str, Check]] = [
     ),
     (
         "Check which Python version is installed by running a command.",
-        accept(("terminal", text_has("command", "python", "version"))),
+        accept(("terminal", lambda a: bool(re.search(r"python3? (-V|--version)", a["command"])))),
     ),
     ("Count the words in notes.txt using wc.", accept(("terminal", text_has("command", "wc")))),
     (

@@ -115,7 +115,10 @@ def check_config(args: argparse.Namespace) -> tuple[Check, Config | None]:
     where = [str(p) for p in (paths.config_path(), workspace / ".hermes" / "config.yaml")]
     found = [w for w in where if Path(w).is_file()]
     detail = f"{', '.join(found)} parsed" if found else "no config files; defaults in use"
-    return Check("config", "ok", f"{detail}; model {cfg.model.name} at {cfg.model.base_url}"), cfg
+    model = f"model {cfg.model.name} at {cfg.model.base_url}"
+    if cfg.model.provider == "local":
+        model = "a local model in process (model.provider local)"
+    return Check("config", "ok", f"{detail}; {model}"), cfg
 
 
 def check_endpoint_reachable(cfg: Config, timeout: float) -> Check:

@@ -22,8 +22,17 @@ from typing import Any
 from hermes.messages import Message
 from hermes.prompt import BASE_PROMPT
 
-# The tools a small model is offered, in this order.
-LOCAL_TOOLS = ("read_file", "search_files", "write_file", "patch", "terminal")
+# The tools a small model is offered, in this order (the first one listed gets picked
+# more often: terminal first measured best), and the parameters it is shown: optional
+# ones it does not need (offset, timeout, workdir) only invite made-up values.
+LOCAL_TOOLS = ("terminal", "read_file", "search_files", "write_file", "patch")
+LOCAL_PARAMETERS = {
+    "terminal": ("command",),
+    "read_file": ("path",),
+    "search_files": ("pattern", "target"),
+    "write_file": ("path", "content"),
+    "patch": ("path", "old_string", "new_string"),
+}
 
 LOCAL_BASE_PROMPT = """\
 You are hermes, a coding assistant working in the user's workspace through tools.
@@ -31,6 +40,16 @@ You are hermes, a coding assistant working in the user's workspace through tools
 - Use patch to change part of a file, write_file for a new file, terminal to run commands.
 - Paths are relative to the workspace. Call a tool, wait for its result, then answer.
 - Be brief."""
+
+# What a small model is told each tool does: plainer than the full descriptions.
+LOCAL_DESCRIPTIONS = {
+    "read_file": "Show the contents of a file.",
+    "search_files": "Search for text in files (target content) or find files by name "
+    "(target files).",
+    "write_file": "Create or overwrite a file with the given content.",
+    "patch": "Edit a file: replace old_string with new_string.",
+    "terminal": "Run a shell command, such as pytest, git, ls, mkdir, wc or python.",
+}
 
 # Used when a model file carries no chat template: plain ChatML.
 CHATML_TEMPLATE = (
@@ -78,14 +97,15 @@ def _compact_property(schema: Any) -> dict[str, Any]:
     if not isinstance(schema, Mapping):
         return {}
     out: dict[str, Any] = {"type": schema.get("type", "string")}
-    if isinstance(schema.get("enum"), list):
-        out["enum"] = schema["enum"]
+    for key in ("enum", "minimum", "maximum"):
+        if key in schema:
+            out[key] = schema[key]
     return out
 
 
 def compact_tools(tools: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
-    """The core tools among ``tools``, in :data:`LOCAL_TOOLS` order, with one-sentence
-    descriptions and bare parameter types."""
+    """The core tools among ``tools``, in :data:`LOCAL_TOOLS` order, with plain
+    descriptions and only the parameters in :data:`LOCAL_PARAMETERS`, bare-typed."""
     by_name: dict[str, Mapping[str, Any]] = {}
     for tool in tools:
         fn = tool.get("function")
@@ -97,17 +117,21 @@ def compact_tools(tools: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
         if fn is None:
             continue
         params = fn.get("parameters") or {}
-        props = params.get("properties") or {}
+        keep = LOCAL_PARAMETERS.get(name)
+        props = {
+            k: v for k, v in (params.get("properties") or {}).items() if keep is None or k in keep
+        }
         out.append(
             {
                 "type": "function",
                 "function": {
                     "name": name,
-                    "description": _first_sentence(str(fn.get("description", ""))),
+                    "description": LOCAL_DESCRIPTIONS.get(name)
+                    or _first_sentence(str(fn.get("description", ""))),
                     "parameters": {
                         "type": "object",
                         "properties": {k: _compact_property(v) for k, v in props.items()},
-                        "required": list(params.get("required") or []),
+                        "required": [r for r in params.get("required") or () if r in props],
                     },
                 },
             }

@@ -1,14 +1,16 @@
 """A model client that runs a GGUF model in-process on the CPU (``model.provider: local``).
 
 It has the public surface of :class:`hermes.model.ModelClient` (``config``,
-``complete``, ``with_model``, ``list_models``, ``aclose``) and is one, so the engine,
-store, executor and front ends do not know the difference. Inference runs in a worker
+``complete``, ``with_model``, ``list_models``, ``aclose``) and is a subclass of it, so
+every place typed for the endpoint client (engine, session, compaction) takes it as it
+is and none of them knows the difference; the HTTP parts it inherits stay unused. Inference runs in a worker
 thread; text streams back to the event loop with ``call_soon_threadsafe``. Cancelling
 ``complete`` (an interrupted turn) sets a flag the worker checks between prompt chunks
 and at every token, and nothing it produces afterwards reaches the caller.
 
-Tool calls are written by the model as ``<tool_call>{...}</tool_call>`` text and turned
-into real calls by :mod:`hermes.text_tool_calls`, always on here.
+Tool calls are written by the model as text, finished under a grammar of the offered
+tools (:mod:`hermes.local_calls`) and turned into real calls by
+:mod:`hermes.text_tool_calls`, always on here.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from __future__ import annotations
 import asyncio
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -25,6 +27,7 @@ from hermes.config import ModelConfig
 from hermes.local_chat import ChatTemplateError, compact_tools, local_system_prompt
 from hermes.local_files import (
     INSTALL_HINT,
+    ModelFile,
     ModelFileError,
     ensure_pack,
     local_model_name,
@@ -48,7 +51,7 @@ from hermes.text_tool_calls import TextCallStream
 DEFAULT_TEMPERATURE = 0.2
 
 
-def _resolver(path: str | None) -> Any:
+def _resolver(path: str | None) -> Callable[[], ModelFile]:
     if path:
         return lambda: user_model(path)
     return ensure_pack

@@ -9,7 +9,8 @@ The prompt of each request is compared with what the context already holds: the
 shared prefix (system prompt, tools, earlier turns) stays in the KV cache and only the
 new tail is evaluated, in chunks, so a cancelled request stops within one chunk even
 while it is still reading a long prompt. During generation the cancel flag is checked
-at every token.
+at every token. Tokens become text with special tokens kept (``<tool_call>`` is one
+in Qwen), and a written tool call is finished under a grammar (:mod:`hermes.local_calls`).
 """
 
 from __future__ import annotations
@@ -20,7 +21,6 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
-from pathlib import Path
 from typing import Any
 
 from hermes.local_calls import CALL_CLOSE, CALL_OPEN, call_grammar, find_opener
@@ -342,8 +342,3 @@ def shared_backend(
         if backend is None:
             backend = _BACKENDS[(key, n_ctx, threads)] = LocalBackend(resolve, n_ctx, threads)
         return backend
-
-
-def backend_path(backend: LocalBackend) -> Path | None:
-    """The loaded model file, if any."""
-    return backend.model_file.path if backend.model_file else None

