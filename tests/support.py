@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import os
+import subprocess
+import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -75,6 +78,30 @@ async def run_prompt(
     events = await drive(engine, text, answer, wait_s)
     await engine.submit(p.Shutdown())
     return events
+
+
+def run_hermes(
+    *args: str,
+    cwd: Path,
+    home: Path,
+    env: dict[str, str] | None = None,
+    stdin: str | None = None,
+    timeout: float = 60,
+) -> subprocess.CompletedProcess[str]:
+    """Run a real ``hermes`` process with its own HERMES_HOME and no inherited keys."""
+    full_env = {k: v for k, v in os.environ.items() if not k.startswith(("OPENAI_", "HERMES_"))}
+    full_env["HERMES_HOME"] = str(home)
+    full_env.update(env or {})
+    return subprocess.run(
+        [sys.executable, "-m", "hermes", *args],
+        cwd=cwd,
+        env=full_env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        input=stdin,
+        stdin=None if stdin is not None else subprocess.DEVNULL,
+    )
 
 
 def kinds(events: Sequence[p.Event], *skip: type) -> list[str]:

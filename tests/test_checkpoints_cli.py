@@ -17,24 +17,13 @@ from hermes import checkpoint_store as cs
 from hermes.store import Store
 from hermes.testing.scripted_server import ScriptedServer
 from hermes.testing.scripted_types import ScriptedCall, ScriptedReply
+from tests.support import run_hermes as hermes
 
 
 def _env(home: Path) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("OPENAI_", "HERMES_"))}
     env["HERMES_HOME"] = str(home)
     return env
-
-
-def hermes(*args: str, cwd: Path, home: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "hermes", *args],
-        cwd=cwd,
-        env=_env(home),
-        capture_output=True,
-        text=True,
-        timeout=60,
-        stdin=subprocess.DEVNULL,
-    )
 
 
 def call(name: str, cid: str, **args: object) -> ScriptedCall:

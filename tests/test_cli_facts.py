@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 from hermes.context import SUMMARY_SYSTEM
@@ -14,20 +11,7 @@ from hermes.messages import Message, ToolCall
 from hermes.store import Store
 from hermes.testing.scripted_server import ChatRequest, ScriptedServer
 from hermes.testing.scripted_types import ScriptedReply
-
-
-def hermes(*args: str, cwd: Path, home: Path) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("OPENAI_", "HERMES_"))}
-    env["HERMES_HOME"] = str(home)
-    return subprocess.run(
-        [sys.executable, "-m", "hermes", *args],
-        cwd=cwd,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        stdin=subprocess.DEVNULL,
-    )
+from tests.support import run_hermes as hermes
 
 
 def test_facts_add_list_and_forget(hermes_home: Path, workspace: Path) -> None:

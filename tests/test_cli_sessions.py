@@ -3,10 +3,7 @@
 from __future__ import annotations
 
 import json
-import os
 import sqlite3
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -17,23 +14,7 @@ from hermes.store import Store
 from hermes.store_schema import SCHEMA_VERSION
 from hermes.testing.scripted_server import ScriptedServer
 from hermes.testing.scripted_types import ScriptedCall, ScriptedReply
-
-
-def hermes(
-    *args: str, cwd: Path, home: Path, stdin: str | None = None
-) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("OPENAI_", "HERMES_"))}
-    env["HERMES_HOME"] = str(home)
-    return subprocess.run(
-        [sys.executable, "-m", "hermes", *args],
-        cwd=cwd,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        input=stdin,
-        stdin=None if stdin is not None else subprocess.DEVNULL,
-    )
+from tests.support import run_hermes as hermes
 
 
 @pytest.fixture

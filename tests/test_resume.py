@@ -7,9 +7,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -24,6 +21,7 @@ from hermes.store import SessionRecord, Store, StoredMessage
 from hermes.testing.scripted_server import ScriptedServer
 from hermes.testing.scripted_types import ScriptedCall, ScriptedReply
 from tests.support import make_config, make_engine, of_type, run_prompt
+from tests.support import run_hermes as _hermes
 
 
 class FaultyStore(Store):
@@ -335,20 +333,6 @@ async def test_failed_commit_of_a_result_stops_the_next_tool_and_resume_settles_
     assert msgs[4]["content"].startswith("[not run: the turn stopped: ")
     assert "readonly database" in msgs[4]["content"]
     assert server.rejections == []
-
-
-def _hermes(*args: str, cwd: Path, home: Path) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("OPENAI_", "HERMES_"))}
-    env["HERMES_HOME"] = str(home)
-    return subprocess.run(
-        [sys.executable, "-m", "hermes", *args],
-        cwd=cwd,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        stdin=subprocess.DEVNULL,
-    )
 
 
 def test_resume_restores_workspace_model_and_approval_mode(
