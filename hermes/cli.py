@@ -10,7 +10,6 @@ import asyncio
 import importlib
 import sys
 from collections.abc import Sequence
-from pathlib import Path
 from typing import cast
 
 from hermes import __version__
@@ -112,13 +111,6 @@ def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
             # Registered for --help only; its module (and its imports) load when used.
             sub.add_parser(name, help=help_text)
     return parser
-
-
-def _workspace(arg: str | None) -> Path:
-    path = Path(arg or ".").expanduser()
-    if not path.is_dir():
-        raise SystemExit(f"hermes: error: workspace {path} is not a directory")
-    return path.resolve()
 
 
 def main(argv: Sequence[str] | None = None) -> int:

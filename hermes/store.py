@@ -41,7 +41,6 @@ __all__ = [
     "Store",
     "StoreError",
     "StoredMessage",
-    "messages_only",
     "new_session_id",
     "open_store",
 ]
@@ -391,8 +390,3 @@ def open_store(path: Path | None = None) -> Store:
     from hermes.paths import database_path
 
     return Store(path or database_path())
-
-
-def messages_only(stored: Sequence[StoredMessage]) -> list[Message]:
-    """The messages of stored records."""
-    return [s.message for s in stored]
