@@ -181,7 +181,7 @@ def make_workspace(root: Path) -> Path:
     return ws
 
 
-async def run(threads: int | None, temperature: float | None) -> dict[str, Any]:
+async def run(tmp: Path, threads: int | None, temperature: float | None) -> dict[str, Any]:
     from dataclasses import replace
 
     from hermes.config import Config
@@ -191,7 +191,6 @@ async def run(threads: int | None, temperature: float | None) -> dict[str, Any]:
     from hermes.messages import Message, ToolCall
     from hermes.system_prompt import build_system_prompt
 
-    tmp = Path(tempfile.mkdtemp(prefix="hermes-bench-local-"))
     os.environ["HERMES_HOME"] = str(tmp / "home")
     out: dict[str, Any] = {"cores": os.cpu_count()}
 
@@ -313,7 +312,8 @@ def main() -> None:
     parser.add_argument("--temperature", type=float, default=None, help="default: hermes'")
     parser.add_argument("--json", action="store_true", help="print the raw results as JSON")
     args = parser.parse_args()
-    results = asyncio.run(run(args.threads, args.temperature))
+    with tempfile.TemporaryDirectory(prefix="hermes-bench-local-") as tmp:
+        results = asyncio.run(run(Path(tmp), args.threads, args.temperature))
     if args.json:
         print(json.dumps(results, indent=2))
     else:
