@@ -31,12 +31,12 @@ import threading
 import time
 from pathlib import Path
 
-from hermes.batch import BatchOptions, batch_config, run_batch
-from hermes.batch_progress import Reporter
-from hermes.batch_results import BatchSummary, TaskResult
+from hermes.batch.progress import Reporter
+from hermes.batch.results import BatchSummary, TaskResult
+from hermes.batch.run import BatchOptions, batch_config, run_batch
 from hermes.config import Overrides, load_config
-from hermes.testing.scripted_server import ScriptedServer
-from hermes.testing.scripted_types import ChatRequest, ScriptedCall, ScriptedReply, ScriptFn
+from hermes.testing.scripted.server import ScriptedServer
+from hermes.testing.scripted.types import ChatRequest, ScriptedCall, ScriptedReply, ScriptFn
 
 TASK_ID = re.compile(r"\[task ([^\]]+)\]")
 

@@ -80,11 +80,11 @@ def main() -> int:
 
     tmp = Path(tempfile.mkdtemp(prefix="hermes-bench-ckpt-"))
     os.environ["HERMES_HOME"] = str(tmp / "home")
-    from hermes import checkpoint_ops as ops
-    from hermes import checkpoint_store as cs
-    from hermes.checkpoint_objects import EMPTY_TREE
+    from hermes.checkpoints import ops
+    from hermes.checkpoints import records as cs
+    from hermes.checkpoints.objects import EMPTY_TREE
     from hermes.config import CheckpointsConfig
-    from hermes.store import Store
+    from hermes.store.sessions import Store
 
     ws = tmp / "ws"
     ws.mkdir()

@@ -26,18 +26,18 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from bench_tokens import make_history
 
-from hermes.compaction import CompactionRecord, ContextTracker, apply_records
-from hermes.context import (
+from hermes.memory.budget import (
     ContextBudget,
     plan_digest,
     plan_fold,
     summary_request,
 )
-from hermes.facts import FactStore, NewFact
+from hermes.memory.compaction import CompactionRecord, ContextTracker, apply_records
+from hermes.memory.facts.recall import relevant_facts
+from hermes.memory.facts.store import FactStore, NewFact
 from hermes.messages import Message
-from hermes.store import Store, StoredMessage
-from hermes.system_prompt import estimate_tokens
-from hermes.tokens import TokenCounter
+from hermes.store.sessions import Store, StoredMessage
+from hermes.tokens import TokenCounter, estimate_tokens
 
 USER_LINES = (
     "I prefer pytest over unittest.",
@@ -134,7 +134,7 @@ def main() -> None:
         )
         add(
             f"pick prompt facts from {args.facts + len(scan.added):,} within 500 tokens",
-            lambda: facts.relevant("/bench/ws", 500, count=estimate_tokens),
+            lambda: relevant_facts(facts, "/bench/ws", 500, count=estimate_tokens),
         )
         store.close()
 

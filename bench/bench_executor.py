@@ -20,15 +20,15 @@ from pathlib import Path
 from typing import Any
 
 from hermes import protocol as p
-from hermes.approvals import ApprovalPolicy
 from hermes.config import Config
-from hermes.executor import Executor
+from hermes.engine.calls import prepare_calls, run_calls
+from hermes.engine.state import SessionState
+from hermes.execution.executor import Executor
+from hermes.execution.spec import ToolContext, ToolRegistry, ToolResult, ToolSpec
 from hermes.messages import Message, ToolCall
-from hermes.model import ModelClient
-from hermes.session import SessionState
-from hermes.store import Store
-from hermes.toolspec import ToolContext, ToolRegistry, ToolResult, ToolSpec
-from hermes.turn import _run_calls, prepare_calls
+from hermes.model.openai import ChatCompletionsClient
+from hermes.safety.policy import ApprovalPolicy
+from hermes.store.sessions import Store
 
 SCHEMA = {"type": "object", "properties": {"n": {"type": "integer"}}, "additionalProperties": False}
 
@@ -51,7 +51,7 @@ async def batch(state: SessionState, name: str, n: int) -> float:
     state.history.append(msg)
     start = time.perf_counter()
     prepared, facts = prepare_calls(state, calls)
-    await _run_calls(state, prepared, facts)
+    await run_calls(state, prepared, facts)
     return time.perf_counter() - start
 
 
@@ -73,7 +73,7 @@ async def main() -> None:
             workspace=Path(tmp),
             config=config,
             store=store,
-            model=ModelClient(config.model, None),
+            model=ChatCompletionsClient(config.model, None),
             registry=registry,
             executor=executor,
             policy=ApprovalPolicy(),

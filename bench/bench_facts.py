@@ -17,7 +17,7 @@ import statistics
 import time
 from pathlib import Path
 
-from hermes.fact_rules import extract_facts
+from hermes.memory.facts.extract import extract_facts
 
 CORPUS = Path(__file__).resolve().parent.parent / "tests" / "data" / "facts_corpus.jsonl"
 

@@ -11,7 +11,7 @@ Measures, with the default model and hermes' own system prompt and tools:
 4. generation speed on a longer answer;
 5. tool-call success on a fixed set of tasks: each prompt starts a fresh conversation in
    a small workspace, and passes when the first reply is a tool call (written as text,
-   parsed by hermes.text_tool_calls) of an acceptable tool with the right target.
+   parsed by hermes.model.text_calls) of an acceptable tool with the right target.
 """
 
 from __future__ import annotations
@@ -185,11 +185,11 @@ async def run(tmp: Path, threads: int | None, temperature: float | None) -> dict
     from dataclasses import replace
 
     from hermes.config import Config
-    from hermes.engine import default_registry
-    from hermes.local_files import DEFAULT_PACK, ensure_pack
-    from hermes.local_model import LocalModelClient
+    from hermes.engine.engine import default_registry
     from hermes.messages import Message, ToolCall
-    from hermes.system_prompt import build_system_prompt
+    from hermes.model.local.client import LocalModelClient
+    from hermes.model.local.files import DEFAULT_PACK, ensure_pack
+    from hermes.prompt.system import build_system_prompt
 
     os.environ["HERMES_HOME"] = str(tmp / "home")
     out: dict[str, Any] = {"cores": os.cpu_count()}

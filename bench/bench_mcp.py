@@ -48,8 +48,8 @@ def servers(kind: str) -> dict[str, Any]:
 async def one_run(kind: str, phase: str, base_url: str, tmp: Path) -> dict[str, float]:
     from hermes import protocol as p
     from hermes.config import Overrides, load_config, parse_config
-    from hermes.engine import Engine
-    from hermes.store import Store
+    from hermes.engine.engine import Engine
+    from hermes.store.sessions import Store
 
     ws = tmp / "ws"
     ws.mkdir()
@@ -124,8 +124,8 @@ def main() -> int:
     if args.child:
         child(args.child, args.phase, args.base_url)
         return 0
-    from hermes.testing.scripted_server import ScriptedServer
-    from hermes.testing.scripted_types import ScriptedReply
+    from hermes.testing.scripted.server import ScriptedServer
+    from hermes.testing.scripted.types import ScriptedReply
 
     results: dict[str, dict[str, list[float]]] = {"none": {}, "three": {}}
     with ScriptedServer(lambda request: ScriptedReply(text="ok")) as server:

@@ -33,9 +33,9 @@ import time
 from pathlib import Path
 
 from hermes.messages import Message, ToolCall
-from hermes.store import Store
-from hermes.testing.scripted_server import ScriptedServer
-from hermes.testing.scripted_types import ScriptedReply
+from hermes.store.sessions import Store
+from hermes.testing.scripted.server import ScriptedServer
+from hermes.testing.scripted.types import ScriptedReply
 
 WORDS = "the file test error config path value function return module parser session".split()
 
@@ -44,7 +44,7 @@ def build(store: Store, workspace: str, n: int) -> str:
     rng = random.Random(5)
     sid = store.create_session(workspace, "scripted-model", "yolo", "long session").id
     i = 0
-    with store._write() as db:
+    with store.write() as db:
         while i < n - 2:
             store._insert(
                 db, sid, Message("user", " ".join(rng.choices(WORDS, k=20))), False, False, "done"
@@ -76,8 +76,8 @@ def build(store: Store, workspace: str, n: int) -> str:
 
 async def in_process(server: ScriptedServer, sid: str, workspace: Path) -> tuple[float, float]:
     from hermes import protocol as p
-    from hermes.cli import build_parser
-    from hermes.startup import prepare_session
+    from hermes.cli.main import build_parser
+    from hermes.engine.startup import prepare_session
 
     server.add(ScriptedReply(text="ok"))
     before = len(server.requests)

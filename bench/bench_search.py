@@ -24,7 +24,7 @@ from itertools import accumulate
 from pathlib import Path
 
 from hermes.messages import Message, ToolCall
-from hermes.store import Store
+from hermes.store.sessions import Store
 
 COMMON = (
     "the a to of and in is it for that this with on be we file test function error "
@@ -56,7 +56,7 @@ def build(store: Store, n: int, rng: random.Random) -> list[str]:
     done = 0
     while done < n:
         batch = min(1000, n - done)
-        with store._write() as db:
+        with store.write() as db:
             for i in range(done, done + batch):
                 if i % per_session == 0:
                     sid = store.create_session(f"/work/p{i % 7}", "m", "ask", f"session {i}").id
@@ -110,9 +110,9 @@ def main() -> None:
                 t = time.perf_counter()
                 hits = store.search(q, limit=20)
                 runs.append((time.perf_counter() - t) * 1e3)
-            matching = store._read(
+            matching = store.read(
                 "SELECT COUNT(*) FROM messages_fts WHERE messages_fts MATCH ?",
-                ((__import__("hermes.store_search").store_search.fts_query(q) or '""'),),
+                ((__import__("hermes.store.search").store_search.fts_query(q) or '""'),),
             )[0][0]
             med = statistics.median(runs)
             medians.append(med)

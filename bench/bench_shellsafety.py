@@ -1,4 +1,4 @@
-"""Time hermes.shellsafety.analyze_command over a mix of commands.
+"""Time hermes.safety.shell.analyze.analyze_command over a mix of commands.
 
 Run: python bench/bench_shellsafety.py [rounds]
 Prints microseconds per call (p50, p95, max) over every call made.
@@ -10,7 +10,7 @@ import statistics
 import sys
 import time
 
-from hermes.shellsafety import analyze_command
+from hermes.safety.shell.analyze import analyze_command
 
 COMMANDS: tuple[str, ...] = (
     "ls",

@@ -25,7 +25,7 @@ from functools import partial
 from pathlib import Path
 
 from hermes.messages import Message, ToolCall
-from hermes.store import Store
+from hermes.store.sessions import Store
 
 WORDS = (
     "def return self path config error retry server request module tests parser token "

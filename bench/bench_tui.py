@@ -34,10 +34,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from hermes.store import Store  # noqa: E402
-from hermes.testing.scripted_server import ScriptedServer  # noqa: E402
-from hermes.testing.scripted_types import ScriptedReply  # noqa: E402
-from tests.tui.seed import long_session  # noqa: E402
+from hermes.store.sessions import Store  # noqa: E402
+from hermes.testing.scripted.server import ScriptedServer  # noqa: E402
+from hermes.testing.scripted.types import ScriptedReply  # noqa: E402
+from tests.frontends.tui.seed import long_session  # noqa: E402
 
 COLS, ROWS = 120, 40
 ANSI = re.compile(

@@ -2,6 +2,6 @@
 
 from __future__ import annotations
 
-from hermes.cli import main
+from hermes.cli.main import main
 
 raise SystemExit(main())

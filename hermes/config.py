@@ -17,11 +17,24 @@ from typing import Any, Literal, get_args, get_origin
 
 from hermes import paths
 from hermes.protocol import APPROVAL_MODES, ApprovalMode
-from hermes.toolspec import ToolLimits
 
 
 class ConfigError(Exception):
     """A configuration problem a person can fix; the message says where and how."""
+
+
+@dataclass(frozen=True)
+class ToolLimits:
+    """Caps that keep one call from flooding the model or hanging the session."""
+
+    terminal_timeout: float = 120.0
+    terminal_max_timeout: float = 600.0
+    max_output_bytes: int = 30_000
+    read_max_lines: int = 2_000
+    read_max_line_chars: int = 2_000
+    search_max_results: int = 200
+    output_file_max_bytes: int = 16 << 20
+    outputs_total_max_bytes: int = 256 << 20
 
 
 @dataclass(frozen=True)
@@ -35,10 +48,11 @@ class ModelConfig:
     encoding: str | None = None
     request_timeout: float = 600.0
     stream_idle_timeout: float = 120.0
+    request_deadline: float = 600.0
     max_retries: int = 4
     retry_base_delay: float = 0.5
     retry_max_delay: float = 30.0
-    text_tool_calls: bool = False
+    text_tool_calls: bool | None = None  # None: detected per endpoint
     provider: Literal["openai", "local"] = "openai"
     path: str | None = None
     threads: int | None = None
@@ -60,6 +74,8 @@ class ToolsConfig:
     read_max_lines: int = 2_000
     read_pool_size: int = 8
     batch_window_ms: float = 20.0
+    output_file_max_bytes: int = 16 << 20
+    outputs_total_max_bytes: int = 256 << 20
 
     def limits(self) -> ToolLimits:
         return ToolLimits(
@@ -67,6 +83,8 @@ class ToolsConfig:
             terminal_max_timeout=self.terminal_max_timeout,
             max_output_bytes=self.max_output_bytes,
             read_max_lines=self.read_max_lines,
+            output_file_max_bytes=self.output_file_max_bytes,
+            outputs_total_max_bytes=self.outputs_total_max_bytes,
         )
 
 
@@ -98,6 +116,31 @@ class CheckpointsConfig:
     max_files: int = 50_000
 
 
+SandboxMode = Literal["workspace-write", "read-only", "off"]
+NetworkAccess = Literal["off", "on"]
+
+
+@dataclass(frozen=True)
+class SandboxConfig:
+    """The OS sandbox commands and stdio MCP servers run in (see hermes/sandbox).
+
+    ``writable_roots`` and ``hide`` are paths (``~`` expands; relative ones are relative
+    to the workspace). ``backend`` forces one backend instead of the best available."""
+
+    mode: SandboxMode = "workspace-write"
+    writable_roots: tuple[str, ...] = ()
+    network: NetworkAccess = "off"
+    hide: tuple[str, ...] = ()
+    backend: Literal["auto", "bubblewrap", "landlock"] = "auto"
+
+
+@dataclass(frozen=True)
+class McpServerSandbox:
+    """A stdio MCP server's exception to ``sandbox`` (None: as ``sandbox`` says)."""
+
+    network: NetworkAccess | None = None
+
+
 @dataclass(frozen=True)
 class McpToolFilter:
     """Which of a server's tools are offered: globs on the server's own tool names."""
@@ -120,6 +163,7 @@ class McpServerConfig:
     trust_annotations: bool = False
     enabled: bool = True
     timeout: float | None = None
+    sandbox: McpServerSandbox = field(default_factory=McpServerSandbox)
 
 
 @dataclass(frozen=True)
@@ -141,6 +185,7 @@ class Config:
     prompt: PromptConfig = field(default_factory=PromptConfig)
     mcp: McpConfig = field(default_factory=McpConfig)
     checkpoints: CheckpointsConfig = field(default_factory=CheckpointsConfig)
+    sandbox: SandboxConfig = field(default_factory=SandboxConfig)
     api_key: str | None = None
 
 
@@ -154,6 +199,8 @@ class Overrides:
     approval_mode: str | None = None
     max_turns: int | None = None
     local: bool = False
+    text_tool_calls: str | None = None  # --text-tool-calls auto|true|false
+    no_sandbox: bool = False
 
 
 _SECTIONS: dict[str, type] = {
@@ -165,6 +212,7 @@ _SECTIONS: dict[str, type] = {
     "prompt": PromptConfig,
     "mcp": McpConfig,
     "checkpoints": CheckpointsConfig,
+    "sandbox": SandboxConfig,
 }
 _MCP_SERVER_NAME = re.compile(r"^[A-Za-z0-9_-]{1,40}$")
 
@@ -194,6 +242,8 @@ def _coerce(value: Any, tp: Any) -> tuple[bool, Any]:
                 return True, out
         return False, None
     if origin is typing.Literal:
+        if isinstance(value, bool) and {"off", "on"} <= set(get_args(tp)):
+            value = "on" if value else "off"  # YAML 1.1 reads a bare on/off as a boolean
         return (value in get_args(tp)), value
     if origin is tuple:
         if not isinstance(value, list):
@@ -322,10 +372,18 @@ def _check_ranges(cfg: Config, where: str) -> None:
         )
     if cfg.tools.max_output_bytes < 1000:
         problems.append("'tools.max_output_bytes' must be at least 1000")
+    if cfg.tools.output_file_max_bytes < 4096:
+        problems.append("'tools.output_file_max_bytes' must be at least 4096")
+    if cfg.tools.outputs_total_max_bytes < cfg.tools.output_file_max_bytes:
+        problems.append(
+            "'tools.outputs_total_max_bytes' must be at least 'tools.output_file_max_bytes'"
+        )
     if cfg.session.max_turns < 1:
         problems.append("'session.max_turns' must be at least 1")
     if cfg.model.max_retries < 0:
         problems.append("'model.max_retries' must not be negative")
+    if cfg.model.request_deadline <= 0 or cfg.model.stream_idle_timeout <= 0:
+        problems.append("'model.request_deadline' and 'model.stream_idle_timeout' must be positive")
     if cfg.model.threads is not None and cfg.model.threads < 1:
         problems.append("'model.threads' must be at least 1")
     problems.extend(_mcp_problems(cfg.mcp))
@@ -357,19 +415,49 @@ def _mcp_problems(mcp: McpConfig) -> list[str]:
 
 def read_config_file(path: Path, base: Config | None = None) -> Config:
     """Load one YAML file over ``base``; a missing file changes nothing."""
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        return base or Config()
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read the config file: {exc}") from exc
+    return parse_config(_yaml_document(data, path), str(path), base)
+
+
+def _yaml_document(data: bytes, path: Path) -> Any:
+    """The parsed YAML of a config file's bytes, or ConfigError naming the file."""
     import yaml  # deferred: only needed when a file exists
 
     try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        return base or Config()
-    except (OSError, UnicodeDecodeError) as exc:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
         raise ConfigError(f"{path}: cannot read the config file: {exc}") from exc
     try:
-        raw = yaml.safe_load(text)
+        return yaml.safe_load(text)
     except yaml.YAMLError as exc:
         raise ConfigError(f"{path}: not valid YAML: {exc}") from exc
-    return parse_config(raw, str(path), base)
+
+
+_TRISTATE = {
+    "auto": None,
+    "1": True,
+    "true": True,
+    "yes": True,
+    "on": True,
+    "0": False,
+    "false": False,
+    "no": False,
+    "off": False,
+}
+
+
+def parse_tristate(value: str, where: str) -> bool | None:
+    """``auto`` -> None, ``true/yes/on/1`` -> True, ``false/no/off/0`` -> False (for
+    ``HERMES_TEXT_TOOL_CALLS`` and ``--text-tool-calls``)."""
+    key = value.strip().lower()
+    if key not in _TRISTATE:
+        raise ConfigError(f"{where}: must be auto, true or false, got {value!r}")
+    return _TRISTATE[key]
 
 
 def _apply_env(cfg: Config, env: typing.Mapping[str, str]) -> Config:
@@ -379,6 +467,9 @@ def _apply_env(cfg: Config, env: typing.Mapping[str, str]) -> Config:
     base_url = env.get("HERMES_BASE_URL") or env.get("OPENAI_BASE_URL")
     if base_url:
         model = dataclasses.replace(model, base_url=base_url)
+    if env.get("HERMES_TEXT_TOOL_CALLS"):
+        text_calls = parse_tristate(env["HERMES_TEXT_TOOL_CALLS"], "HERMES_TEXT_TOOL_CALLS")
+        model = dataclasses.replace(model, text_tool_calls=text_calls)
     approvals = cfg.approvals
     mode = env.get("HERMES_APPROVAL_MODE")
     if mode:
@@ -398,6 +489,9 @@ def _apply_flags(cfg: Config, flags: Overrides) -> Config:
         model = dataclasses.replace(model, base_url=flags.base_url)
     if flags.local:
         model = dataclasses.replace(model, provider="local")
+    if flags.text_tool_calls is not None:
+        text_calls = parse_tristate(flags.text_tool_calls, "--text-tool-calls")
+        model = dataclasses.replace(model, text_tool_calls=text_calls)
     approvals = cfg.approvals
     if flags.approval_mode:
         if flags.approval_mode not in APPROVAL_MODES:
@@ -411,7 +505,12 @@ def _apply_flags(cfg: Config, flags: Overrides) -> Config:
         if flags.max_turns < 1:
             raise ConfigError("--max-turns must be at least 1")
         session = dataclasses.replace(session, max_turns=flags.max_turns)
-    return dataclasses.replace(cfg, model=model, approvals=approvals, session=session)
+    sandbox = cfg.sandbox
+    if flags.no_sandbox:
+        sandbox = dataclasses.replace(sandbox, mode="off")
+    return dataclasses.replace(
+        cfg, model=model, approvals=approvals, session=session, sandbox=sandbox
+    )
 
 
 def resolve_api_key(cfg: Config, flags: Overrides, env: typing.Mapping[str, str]) -> str | None:
@@ -424,50 +523,308 @@ def resolve_api_key(cfg: Config, flags: Overrides, env: typing.Mapping[str, str]
     )
 
 
-def load_config(
-    workspace: Path,
-    flags: Overrides | None = None,
-    env: typing.Mapping[str, str] | None = None,
-) -> Config:
-    """Build the effective config: defaults, ``$HERMES_HOME/config.yaml``, the workspace's
-    ``.hermes/config.yaml``, environment variables, then flags."""
-    env = os.environ if env is None else env
-    flags = flags or Overrides()
-    cfg = read_config_file(paths.config_path())
-    cfg = read_config_file(workspace / ".hermes" / "config.yaml", cfg)
+# ------------------------------------------------------------------ the workspace layer
+#
+# A workspace's .hermes/config.yaml comes with the folder (a cloned repository), not from
+# the user. Until the user trusts the folder for exactly that content (hermes.trust keeps
+# the record), a setting in it applies only where this table says it cannot loosen
+# anything; the rest is left out and reported, so front ends can say what was ignored.
+
+WorkspaceRule = Literal["tighten", "lower", "higher", "stricter", "neutral", "loosen", "servers"]
+"""How a workspace setting is judged before the folder is trusted:
+
+- ``tighten``: always applies; a list is added to the user's (deny rules), never replaces it.
+- ``lower``: applies when not above the value it replaces (``null`` counts as no limit).
+- ``higher``: applies when not below it (a safeguard such as checkpoints).
+- ``stricter``: an approval mode; applies when at least as strict.
+- ``neutral``: cannot loosen approvals, start a process or move requests; applies.
+- ``loosen``: applies only in a trusted folder.
+- ``servers``: MCP servers; one that only disables a server of the user's applies, any
+  other starts a process or connects somewhere, so it loosens.
+
+A key missing from the table loosens (fail closed).
+"""
+
+WORKSPACE_RULES: dict[str, tuple[WorkspaceRule, str]] = {
+    "model.name": ("neutral", "picks another model at your endpoint"),
+    "model.base_url": ("loosen", "sends your requests and API key to this endpoint"),
+    "model.api_key_env": ("loosen", "sends this environment variable as the API key"),
+    "model.context_window": ("neutral", "sets the context window"),
+    "model.max_output_tokens": ("lower", "raises the output token limit"),
+    "model.temperature": ("neutral", "sets the temperature"),
+    "model.encoding": ("neutral", "sets the token encoding"),
+    "model.request_timeout": ("lower", "raises a timeout"),
+    "model.stream_idle_timeout": ("lower", "raises a timeout"),
+    "model.request_deadline": ("lower", "raises a timeout"),
+    "model.max_retries": ("lower", "retries more"),
+    "model.retry_base_delay": ("neutral", "sets retry delays"),
+    "model.retry_max_delay": ("neutral", "sets retry delays"),
+    "model.text_tool_calls": ("neutral", "sets how tool calls are read"),
+    "model.provider": ("loosen", "runs another model backend"),
+    "model.path": ("loosen", "loads a model file this folder names"),
+    "model.threads": ("neutral", "sets CPU threads"),
+    "approvals.mode": ("stricter", "asks less before running calls"),
+    "approvals.allow": ("loosen", "runs these calls without asking"),
+    "approvals.deny": ("tighten", "denies these calls"),
+    "approvals.persist": ("lower", "saves 'always' answers for later sessions"),
+    "tools.terminal_timeout": ("lower", "lets commands run longer"),
+    "tools.terminal_max_timeout": ("lower", "lets commands run longer"),
+    "tools.max_output_bytes": ("lower", "raises an output limit"),
+    "tools.read_max_lines": ("lower", "raises a read limit"),
+    "tools.read_pool_size": ("lower", "runs more reads at once"),
+    "tools.batch_window_ms": ("neutral", "sets the batching window"),
+    "tools.output_file_max_bytes": ("lower", "keeps larger output files"),
+    "tools.outputs_total_max_bytes": ("lower", "keeps more output files"),
+    "compaction.threshold": ("neutral", "sets when to compact"),
+    "compaction.keep_recent_tokens": ("neutral", "sets what compaction keeps"),
+    "session.max_turns": ("lower", "lets a turn make more requests"),
+    "session.max_repairs": ("lower", "lets a turn repair more calls"),
+    "prompt.facts_budget_tokens": ("neutral", "sets a prompt budget"),
+    "prompt.skills_budget_tokens": ("neutral", "sets a prompt budget"),
+    "prompt.instructions_budget_tokens": ("neutral", "sets a prompt budget"),
+    "mcp.timeout": ("lower", "lets MCP calls run longer"),
+    "mcp.connect_timeout": ("lower", "lets MCP servers take longer to start"),
+    "mcp.description_max_chars": ("neutral", "sets a prompt budget"),
+    "mcp.server_description_budget_chars": ("neutral", "sets a prompt budget"),
+    "mcp.servers": ("servers", "starts a process at start-up"),
+    "checkpoints.enabled": ("higher", "turns checkpoints off"),
+    "checkpoints.max_file_bytes": ("higher", "checkpoints fewer files"),
+    "checkpoints.max_files": ("higher", "checkpoints fewer files"),
+    "sandbox.mode": ("stricter", "confines commands less"),
+    "sandbox.writable_roots": ("loosen", "lets commands write outside the workspace"),
+    "sandbox.network": ("stricter", "gives commands the network"),
+    "sandbox.hide": ("tighten", "hides these paths from commands"),
+    "sandbox.backend": ("loosen", "picks the sandbox backend"),
+}
+UNCLASSIFIED: tuple[WorkspaceRule, str] = ("loosen", "not known to be safe in an untrusted folder")
+_MODE_STRICTNESS = ("ask", "auto-edit", "auto", "yolo")  # strictest first
+_STRICTNESS_ORDERS = (  # each strictest first; a "stricter" key uses the one holding both
+    _MODE_STRICTNESS,
+    ("read-only", "workspace-write", "off"),  # sandbox.mode
+    ("off", "on"),  # sandbox.network
+)
+_SHOW_MAX = 120
+
+
+@dataclass(frozen=True)
+class IgnoredSetting:
+    """A workspace setting left out because the folder is not trusted for its content."""
+
+    key: str  # dotted, e.g. "approvals.mode" or "mcp.servers.docs"
+    value: str  # the workspace's value, as shown to the user
+    current: str | None  # what applies instead (None: nothing)
+    why: str  # what it would do
+
+    def describe(self) -> str:
+        """One line: ``approvals.mode = 'yolo' (now 'ask'): asks less before ...``."""
+        now = f" (now {self.current})" if self.current is not None else ""
+        return f"{self.key} = {self.value}{now}: {self.why}"
+
+
+@dataclass(frozen=True)
+class WorkspaceLayer:
+    """The workspace's config file as read once (``data`` None: there is none), and
+    whether the user trusts the folder for exactly these bytes (hermes.trust decides)."""
+
+    data: bytes | None
+    trusted: bool = False
+
+
+@dataclass(frozen=True)
+class ConfigReport:
+    """The effective config and what of the workspace's config it leaves out."""
+
+    config: Config
+    workspace_file: Path
+    trusted: bool
+    ignored: tuple[IgnoredSetting, ...] = ()
+
+
+def workspace_config_file(workspace: Path) -> Path:
+    """The workspace's own config file."""
+    return workspace / ".hermes" / "config.yaml"
+
+
+def workspace_rule(key: str) -> tuple[WorkspaceRule, str]:
+    """The rule for a dotted key (``mcp.servers.NAME...`` share one); unknown keys loosen."""
+    if key.startswith("mcp.servers.") or key == "mcp.servers":
+        return WORKSPACE_RULES["mcp.servers"]
+    return WORKSPACE_RULES.get(key, UNCLASSIFIED)
+
+
+def _show(value: Any) -> str:
+    if value is None:
+        text = "null"
+    elif isinstance(value, bool):
+        text = "true" if value else "false"
+    elif isinstance(value, tuple):
+        text = "[" + ", ".join(_show(v) for v in value) + "]"
+    elif isinstance(value, McpServerConfig):
+        text = _show_server(value)
+    elif isinstance(value, dict):
+        text = "{" + ", ".join(f"{k}: {_show(v)}" for k, v in value.items()) + "}"
+    else:
+        text = repr(value)
+    return text if len(text) <= _SHOW_MAX else text[: _SHOW_MAX - 1] + "…"
+
+
+def _show_server(server: McpServerConfig) -> str:
+    import shlex
+
+    if server.command is not None:
+        text = "command " + shlex.join([server.command, *server.args])
+        if server.env:
+            text += f", env {', '.join(sorted(server.env))}"
+        if server.cwd:
+            text += f", cwd {server.cwd}"
+    else:
+        text = f"url {server.url}"
+        if server.headers:  # names only: values may hold secrets
+            text += f", headers {', '.join(sorted(server.headers))}"
+    return text if server.enabled else text + " (disabled)"
+
+
+def _tightens(rule: WorkspaceRule, old: Any, new: Any) -> bool:
+    """Whether ``new`` replacing the user's ``old`` can only make hermes stricter."""
+    try:
+        if rule in ("tighten", "neutral"):
+            return True
+        if rule == "lower":
+            return new is not None and (old is None or new <= old)
+        if rule == "higher":
+            return old is not None and new is not None and new >= old
+        if rule == "stricter":
+            order = next((o for o in _STRICTNESS_ORDERS if new in o and old in o), ())
+            return bool(order) and order.index(new) <= order.index(old)
+    except TypeError:
+        return False
+    return False
+
+
+def _split_layer(
+    raw: dict[str, Any],
+    cls: type,
+    user: Any,
+    full: Any,
+    prefix: str,
+    trusted: bool,
+    ignored: list[IgnoredSetting],
+) -> dict[str, Any]:
+    """The part of a validated workspace document that applies; what does not is added
+    to ``ignored``. ``user``/``full``: the config without and with the whole document."""
+    hints = typing.get_type_hints(cls)
+    applied: dict[str, Any] = {}
+    for key, value in raw.items():
+        path = f"{prefix}.{key}" if prefix else key
+        tp = hints[key]
+        if path not in WORKSPACE_RULES and isinstance(tp, type) and dataclasses.is_dataclass(tp):
+            if isinstance(value, dict):
+                sub = _split_layer(
+                    value, tp, getattr(user, key), getattr(full, key), path, trusted, ignored
+                )
+                if sub:
+                    applied[key] = sub
+            continue
+        rule, why = workspace_rule(path)
+        old, new = getattr(user, key), getattr(full, key)
+        if rule == "servers":
+            kept = _split_servers(value or {}, old, new, path, why, trusted, ignored)
+            if kept:
+                applied[key] = kept
+        elif rule == "tighten" and isinstance(new, tuple):
+            applied[key] = [*old, *(x for x in new if x not in old)]  # added, never replaced
+        elif trusted or new == old or _tightens(rule, old, new):
+            applied[key] = value
+        else:
+            ignored.append(IgnoredSetting(path, _show(new), _show(old), why))
+    return applied
+
+
+def _split_servers(
+    raw: dict[str, Any],
+    user: dict[str, McpServerConfig],
+    full: dict[str, McpServerConfig],
+    path: str,
+    why: str,
+    trusted: bool,
+    ignored: list[IgnoredSetting],
+) -> dict[str, Any]:
+    kept: dict[str, Any] = {}
+    for name, body in raw.items():
+        new, old = full[name], user.get(name)
+        only_disables = old is not None and dataclasses.replace(old, enabled=False) == new
+        if trusted or new == old or only_disables:
+            kept[name] = body
+            continue
+        what = why if new.command is not None else "connects to this server"
+        current = _show_server(old) if old is not None else None
+        ignored.append(IgnoredSetting(f"{path}.{name}", _show_server(new), current, what))
+    return kept
+
+
+def _lookup(cfg: Any, key: str) -> Any:
+    value = cfg
+    for part in key.split("."):
+        value = value.get(part) if isinstance(value, dict) else getattr(value, part, None)
+    return value
+
+
+def _finish(cfg: Config, flags: Overrides, env: typing.Mapping[str, str]) -> Config:
     cfg = _apply_env(cfg, env)
     cfg = _apply_flags(cfg, flags)
     return dataclasses.replace(cfg, api_key=resolve_api_key(cfg, flags, env))
 
 
-def is_local_endpoint(base_url: str) -> bool:
-    """Loopback endpoints (Ollama, llama.cpp, vLLM on this machine) need no API key."""
-    from urllib.parse import urlparse
+def load_config_report(
+    workspace: Path,
+    flags: Overrides | None = None,
+    env: typing.Mapping[str, str] | None = None,
+    *,
+    layer: WorkspaceLayer | None = None,
+) -> ConfigReport:
+    """Build the effective config: defaults, ``$HERMES_HOME/config.yaml``, the workspace's
+    ``.hermes/config.yaml`` (``layer``: its bytes as read once and whether they are
+    trusted; None reads the file, untrusted), environment variables, then flags.
 
-    host = (urlparse(base_url).hostname or "").lower()
-    return host in ("localhost", "::1") or host.startswith("127.")
-
-
-def check_endpoint(cfg: Config) -> None:
-    """Raise ConfigError with how-to-fix text when the endpoint or key is missing (for
-    the local provider: when its backend or model is missing)."""
-    if cfg.model.provider == "local":
-        from hermes.local_files import ModelFileError, check_local_setup
-
+    The whole workspace file is validated; in an untrusted folder only what tightens
+    (or cannot loosen) applies, and ``ignored`` lists the rest, leaving out what a flag
+    or the environment sets anyway."""
+    env = os.environ if env is None else env
+    flags = flags or Overrides()
+    user = read_config_file(paths.config_path())
+    where = workspace_config_file(workspace)
+    if layer is None:
         try:
-            check_local_setup(cfg.model.path)
-        except ModelFileError as exc:
-            raise ConfigError(str(exc)) from exc
-        return
-    if not cfg.model.base_url.startswith(("http://", "https://")):
-        raise ConfigError(
-            f"model.base_url {cfg.model.base_url!r} is not an http(s) URL. Set it with "
-            "--base-url URL, the OPENAI_BASE_URL environment variable, or model.base_url in "
-            f"{paths.config_path()}."
-        )
-    if not cfg.api_key and not is_local_endpoint(cfg.model.base_url):
-        raise ConfigError(
-            f"no API key for {cfg.model.base_url}. Set one with --api-key KEY, or export "
-            f"HERMES_API_KEY or {cfg.model.api_key_env} (the variable named by "
-            f"model.api_key_env in {paths.config_path()})."
-        )
+            layer = WorkspaceLayer(where.read_bytes())
+        except FileNotFoundError:
+            layer = WorkspaceLayer(None)
+        except OSError as exc:
+            raise ConfigError(f"{where}: cannot read the config file: {exc}") from exc
+    raw = _yaml_document(layer.data, where) if layer.data is not None else None
+    full = parse_config(raw, str(where), user)  # every error names the key and the file
+    if not raw:
+        return ConfigReport(_finish(full, flags, env), where, layer.trusted)
+    assert isinstance(raw, dict)  # parse_config refused anything else
+    found: list[IgnoredSetting] = []
+    cfg = parse_config(
+        _split_layer(raw, Config, user, full, "", layer.trusted, found), str(where), user
+    )
+    final = _finish(cfg, flags, env)
+    if not found:
+        return ConfigReport(final, where, layer.trusted)
+    whole = parse_config(_split_layer(raw, Config, user, full, "", True, []), str(where), user)
+    whole = _finish(whole, flags, env)
+    ignored = tuple(i for i in found if _lookup(whole, i.key) != _lookup(final, i.key))
+    return ConfigReport(final, where, layer.trusted, ignored)
+
+
+def load_config(
+    workspace: Path,
+    flags: Overrides | None = None,
+    env: typing.Mapping[str, str] | None = None,
+    *,
+    layer: WorkspaceLayer | None = None,
+) -> Config:
+    """The effective config (see :func:`load_config_report`; an untrusted workspace file
+    only tightens)."""
+    return load_config_report(workspace, flags, env, layer=layer).config

@@ -27,12 +27,44 @@ class ToolCall:
 
 @dataclass(frozen=True)
 class Usage:
+    """Tokens of one model request. ``estimated``: counted locally because the server
+    reported none (llama.cpp's server when streaming), so shown as an estimate."""
+
     prompt_tokens: int = 0
     completion_tokens: int = 0
+    estimated: bool = False
 
     @property
     def total_tokens(self) -> int:
         return self.prompt_tokens + self.completion_tokens
+
+    def __add__(self, other: Usage) -> Usage:
+        """Both requests' tokens; an estimate if either part is one."""
+        return Usage(
+            self.prompt_tokens + other.prompt_tokens,
+            self.completion_tokens + other.completion_tokens,
+            self.estimated or other.estimated,
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form; ``estimated`` only when true, so reported usage keeps its shape."""
+        out: dict[str, Any] = {
+            "prompt_tokens": self.prompt_tokens,
+            "completion_tokens": self.completion_tokens,
+            "total_tokens": self.total_tokens,
+        }
+        if self.estimated:
+            out["estimated"] = True
+        return out
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Usage:
+        """Parse :meth:`to_dict` output (``total_tokens`` is derived, so ignored)."""
+        return cls(
+            int(data.get("prompt_tokens") or 0),
+            int(data.get("completion_tokens") or 0),
+            bool(data.get("estimated", False)),
+        )
 
 
 @dataclass(frozen=True)
@@ -45,8 +77,14 @@ class Message:
     tool_call_id: str | None = None
 
     def to_openai(self) -> dict[str, Any]:
-        """The message as the chat-completions API expects it."""
-        out: dict[str, Any] = {"role": self.role, "content": self.content}
+        """The message as the chat-completions API expects it.
+
+        ``content`` is always a string: ``""`` stands for None, because servers that
+        validate it as a string (llama-cpp-python's) answer ``null`` with a 500, and every
+        API tested accepts ``""`` beside tool calls.
+        """
+        content = "" if self.content is None else self.content
+        out: dict[str, Any] = {"role": self.role, "content": content}
         if self.tool_calls:
             out["tool_calls"] = [c.to_openai() for c in self.tool_calls]
         if self.tool_call_id is not None:

@@ -10,14 +10,14 @@ from __future__ import annotations
 import dataclasses
 import json
 from dataclasses import dataclass, field
-from typing import Any, Literal, TypeAlias
+from typing import Any, Literal, TypeAlias, get_args
 
 ApprovalDecision: TypeAlias = Literal["once", "always", "deny", "abort"]
-ApprovalMode: TypeAlias = Literal["ask", "auto-edit", "yolo"]
+ApprovalMode: TypeAlias = Literal["ask", "auto-edit", "auto", "yolo"]
 ToolClass: TypeAlias = Literal["read", "write", "exec"]
 CallStatus: TypeAlias = Literal["done", "failed", "denied", "cancelled", "interrupted"]
 
-APPROVAL_MODES: tuple[ApprovalMode, ...] = ("ask", "auto-edit", "yolo")
+APPROVAL_MODES: tuple[ApprovalMode, ...] = ("ask", "auto-edit", "auto", "yolo")
 APPROVAL_DECISIONS: tuple[ApprovalDecision, ...] = ("once", "always", "deny", "abort")
 
 
@@ -128,6 +128,7 @@ class SessionStarted:
     approval_mode: ApprovalMode
     resumed: bool = False
     title: str = ""
+    sandbox: str = ""  # what confines commands: "sandboxed", "sandbox off", "NO SANDBOX", ...
 
 
 @dataclass(frozen=True)
@@ -344,44 +345,7 @@ Event: TypeAlias = (
     | RewindDone
 )
 
-_OP_TYPES: tuple[type, ...] = (
-    UserTurn,
-    Interrupt,
-    ApprovalReply,
-    Compact,
-    SetModel,
-    SetApprovalMode,
-    Shutdown,
-    Undo,
-    Redo,
-    Rewind,
-    ConflictReply,
-)
-_EVENT_TYPES: tuple[type, ...] = (
-    SessionStarted,
-    TurnStarted,
-    UserMessage,
-    AssistantDelta,
-    ReasoningDelta,
-    AssistantMessage,
-    ToolCallBegin,
-    ToolOutputDelta,
-    ToolCallEnd,
-    ApprovalRequested,
-    ApprovalResolved,
-    TokenUsage,
-    CompactionDone,
-    FactsExtracted,
-    ExecutorStats,
-    Warning,
-    Error,
-    TurnComplete,
-    TurnAborted,
-    ConflictFound,
-    UndoDone,
-    RewindDone,
-)
-_BY_NAME: dict[str, type] = {t.__name__: t for t in (*_OP_TYPES, *_EVENT_TYPES)}
+_BY_NAME: dict[str, type] = {t.__name__: t for t in (*get_args(Op), *get_args(Event))}
 
 
 def to_dict(message: Op | Event) -> dict[str, Any]:

@@ -4,12 +4,21 @@ Only formats that are secrets by their shape are touched (API keys with a known 
 PEM private keys, credentials inside URLs, bearer tokens), so ordinary code and output
 pass through unchanged. The model keeps seeing the original text; only what is stored
 is redacted. Each secret becomes ``[REDACTED:<kind>]``.
+
+Besides the formats, the exact values of the credentials hermes holds (its API key,
+whatever its shape) are registered at start-up (:func:`register_secret`) and redacted
+wherever they occur; :func:`child_environment` keeps them out of every child process.
+
+Every pattern runs in linear time: a start that fails consumes the run of characters
+it scanned (the replacer then keeps the text as it was), so no run is scanned twice
+from different starts. ``bench/bench_redact.py`` measures 1 MB of adversarial text.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Iterable, Mapping
 
 MARK = "[REDACTED:"
 """Every redaction starts with this, so callers can tell stored text was altered."""
@@ -25,6 +34,16 @@ def _whole(kind: str) -> Callable[[re.Match[str]], str]:
 def _keep_prefix(kind: str) -> Callable[[re.Match[str]], str]:
     """Keep group 1 (the name or scheme around the secret), redact group 2."""
     return lambda m: f"{m.group(1)}{MARK}{kind}]"
+
+
+def _if_digit(kind: str) -> Callable[[re.Match[str]], str]:
+    """Redact a run that holds a digit; any other run is kept (and not scanned again)."""
+    return lambda m: f"{MARK}{kind}]" if any(c.isdigit() for c in m.group(0)) else m.group(0)
+
+
+def _if_group(kind: str) -> Callable[[re.Match[str]], str]:
+    """Redact when the optional group 1 (the rest of the token) matched, else keep the run."""
+    return lambda m: f"{MARK}{kind}]" if m.group(1) is not None else m.group(0)
 
 
 # Patterns start with their literal (after it, a look-behind plays the part of ``\b``),
@@ -43,8 +62,8 @@ _RULES: tuple[_Rule, ...] = (
     (
         ("sk-",),  # OpenAI / Anthropic: sk-..., sk-proj-..., sk-ant-...
         False,
-        re.compile(rf"sk-(?<!{_W}sk-)(?=[A-Za-z0-9_\-]*\d)[A-Za-z0-9_\-]{{20,}}"),
-        _whole("api-key"),
+        re.compile(rf"sk-(?<!{_W}sk-)[A-Za-z0-9_\-]{{20,}}"),
+        _if_digit("api-key"),
     ),
     (
         ("k_live_", "k_test_"),  # Stripe: sk_live_..., rk_test_...
@@ -104,9 +123,10 @@ _RULES: tuple[_Rule, ...] = (
         ("eyJ",),
         False,
         re.compile(
-            rf"eyJ(?<!{_W}eyJ)[A-Za-z0-9_\-]{{10,}}\.eyJ[A-Za-z0-9_\-]{{10,}}\.[A-Za-z0-9_\-]{{10,}}"
+            rf"eyJ(?<!{_W}eyJ)[A-Za-z0-9_\-]{{10,}}"
+            rf"(\.eyJ[A-Za-z0-9_\-]{{10,}}\.[A-Za-z0-9_\-]{{10,}})?"
         ),
-        _whole("jwt"),
+        _if_group("jwt"),
     ),
     (
         ("://",),  # user:password@host in any URL

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from hermes.store import Store
-from hermes.testing.scripted_server import ScriptedServer
+from hermes.store.sessions import Store
+from hermes.testing.scripted.server import ScriptedServer
 
 
 @pytest.fixture(autouse=True)

@@ -12,7 +12,7 @@ the marker, then kills the process group.
 ``--interactive``: a minimal interactive front end for the real engine (approvals are
 asked, not decided by policy): each event is printed as one JSON line on stdout, and
 each stdin line is an op as JSON (``hermes.protocol.from_json``). Without it the probe
-runs ``hermes.cli.main`` unchanged.
+runs ``hermes.cli.main.main`` unchanged.
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ from typing import Any
 
 from hermes import protocol as p
 from hermes.messages import Message
-from hermes.store import Store, StoredMessage
+from hermes.store.sessions import Store, StoredMessage
 
 
 def _reached(what: str) -> None:
@@ -72,8 +72,8 @@ def install(point: str) -> None:
 
 async def drive(argv: list[str]) -> int:
     """The interactive front end: events out as JSON lines, ops in as JSON lines."""
-    from hermes.cli import build_parser
-    from hermes.startup import StartupError, prepare_session
+    from hermes.cli.main import build_parser
+    from hermes.engine.startup import StartupError, prepare_session
 
     args = build_parser().parse_args(argv)
     try:
@@ -119,7 +119,7 @@ def main() -> int:
         install(point)
     if opts.interactive:
         return asyncio.run(drive(argv))
-    from hermes.cli import main as hermes_main
+    from hermes.cli.main import main as hermes_main
 
     return hermes_main(argv)
 

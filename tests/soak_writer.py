@@ -64,7 +64,7 @@ def plan(seed: int, turns: int = 40) -> list[Write]:
 
 def main() -> int:
     db, session_id, seed = Path(sys.argv[1]), sys.argv[2], int(sys.argv[3])
-    import hermes.store as store_module
+    import hermes.store.sessions as store_module
     from hermes.messages import Message, ToolCall
 
     store_module.new_session_id = lambda: session_id  # type: ignore[assignment]

@@ -13,8 +13,8 @@ from typing import Any
 
 from hermes import protocol as p
 from hermes.config import Config, Overrides, load_config, parse_config
-from hermes.engine import Engine
-from hermes.store import SessionRecord, Store
+from hermes.engine.engine import Engine
+from hermes.store.sessions import SessionRecord, Store
 
 
 def make_config(

@@ -4,14 +4,8 @@ from pathlib import Path
 
 import pytest
 
-from hermes.config import (
-    Config,
-    ConfigError,
-    Overrides,
-    check_endpoint,
-    load_config,
-    parse_config,
-)
+from hermes.config import Config, ConfigError, Overrides, load_config, parse_config
+from hermes.model.endpoint import check_endpoint
 
 
 def write(home: Path, text: str) -> Path:

@@ -1,5 +1,8 @@
 from __future__ import annotations
 
+import dataclasses
+import typing
+
 import pytest
 
 from hermes import protocol as p
@@ -62,3 +65,19 @@ def test_unknown_type_is_an_error() -> None:
 def test_call_end_ok_follows_status() -> None:
     assert p.ToolCallEnd("c", "n", "done", "").ok
     assert not p.ToolCallEnd("c", "n", "denied", "").ok
+
+
+def test_every_message_class_is_in_one_union_and_round_trips_by_name() -> None:
+    ops, events = set(typing.get_args(p.Op)), set(typing.get_args(p.Event))
+    classes = {
+        obj
+        for obj in vars(p).values()
+        if isinstance(obj, type) and dataclasses.is_dataclass(obj) and obj.__module__ == p.__name__
+    }
+    assert not ops & events
+    assert classes - ops - events == {p.ToolCallView}  # a field type, not a message
+    for cls in ops | events:  # every one is known by name (ValueError would say it is not)
+        try:
+            assert type(p.from_dict({"type": cls.__name__})) is cls
+        except TypeError:
+            pass  # known, but its required fields are missing

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from hermes.toolspec import ToolSpec
+from hermes.execution.spec import ToolSpec
 
 from .files import PATCH, READ_FILE, WRITE_FILE
 from .search import SEARCH_FILES

@@ -2,7 +2,8 @@
 
 Reads stream line by line (a huge file or a huge line never lands in memory whole);
 writes are atomic (temp file in the same directory + ``os.replace``) and keep the
-file's mode; both edits hand back a unified diff.
+file's mode; both edits hand back a unified diff, and :func:`preview_edit` computes it
+beforehand for an approval request.
 """
 
 from __future__ import annotations
@@ -10,14 +11,12 @@ from __future__ import annotations
 import difflib
 import os
 import stat
-import tempfile
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import IO, Any
 
-from hermes.toolspec import ToolContext, ToolResult, ToolSpec
-
-from .output import (
+from hermes.durable import write_atomic
+from hermes.execution.output import (
     BINARY_SAMPLE_BYTES,
     cap_text,
     decode,
@@ -26,6 +25,7 @@ from .output import (
     protected_path_error,
     unified_diff,
 )
+from hermes.execution.spec import ToolContext, ToolResult, ToolSpec
 
 READ_MAX_CHARS = 100_000
 """Budget for one read_file result; past it the read stops early and says how to go on."""
@@ -45,6 +45,8 @@ def _path_arg(ctx: ToolContext, args: Mapping[str, Any]) -> tuple[Path, str] | T
     raw = args.get("path")
     if not isinstance(raw, str) or not raw.strip():
         return _fail("path is required (a file path relative to the workspace, or absolute)")
+    if "\0" in raw:
+        return _fail("path contains a NUL byte; no file name can hold one")
     path = ctx.resolve(raw)
     refused = protected_path_error(path)
     if refused:
@@ -177,53 +179,17 @@ def read_file(ctx: ToolContext, args: Mapping[str, Any]) -> ToolResult:
 # --------------------------------------------------------------------------- writing
 
 
-def _umask() -> int:
-    try:
-        with open("/proc/self/status", encoding="ascii", errors="replace") as status:
-            for line in status:
-                if line.startswith("Umask:"):
-                    return int(line.split()[1], 8)
-    except (OSError, ValueError, IndexError):
-        pass
-    old = os.umask(0o022)
-    os.umask(old)
-    return old
-
-
 def atomic_write(target: Path, data: bytes) -> None:
     """Replace ``target`` with ``data`` atomically, keeping its mode (and owner if possible)."""
     try:
         st: os.stat_result | None = target.stat()
     except FileNotFoundError:
         st = None
-    mode = stat.S_IMODE(st.st_mode) if st else 0o666 & ~_umask()
-    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.chmod(tmp, mode)
-        if st is not None and (st.st_uid, st.st_gid) != (os.getuid(), os.getgid()):
-            try:
-                os.chown(tmp, st.st_uid, st.st_gid)
-            except OSError:
-                pass
-        os.replace(tmp, target)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
-    try:
-        dir_fd = os.open(target.parent, os.O_RDONLY)
-        try:
-            os.fsync(dir_fd)
-        finally:
-            os.close(dir_fd)
-    except OSError:
-        pass
+    if st is None:
+        write_atomic(target, data, sync_dir=True)
+        return
+    owner = (st.st_uid, st.st_gid)
+    write_atomic(target, data, mode=stat.S_IMODE(st.st_mode), owner=owner, sync_dir=True)
 
 
 def _clean_str(value: str) -> str:
@@ -378,6 +344,26 @@ def patch(ctx: ToolContext, args: Mapping[str, Any]) -> ToolResult:
         f"Patched {shown}: replaced {times} {noun}\n{diff}", ctx.limits.max_output_bytes
     )
     return ToolResult(ok=True, content=content, diff=diff)
+
+
+def preview_edit(name: str, args: Mapping[str, Any], path: Path, workspace: Path) -> str:
+    """The unified diff a ``write_file`` or ``patch`` call on ``path`` would make, for an
+    approval request; "" when it cannot tell (other tools, unreadable file, no match)."""
+    if name not in ("write_file", "patch"):
+        return ""
+    shown = str(path.relative_to(workspace)) if path.is_relative_to(workspace) else str(path)
+    try:
+        old = decode(path.read_bytes()) if path.is_file() else None
+    except OSError:
+        return ""
+    old_s, new_s = args.get("old_string"), args.get("new_string")
+    if name == "write_file":
+        new = args.get("content")
+    elif old is not None and isinstance(old_s, str) and old_s and isinstance(new_s, str):
+        new = old.replace(old_s, new_s, -1 if args.get("replace_all") is True else 1)
+    else:
+        return ""
+    return unified_diff(old, new, shown) if isinstance(new, str) and new != old else ""
 
 
 # --------------------------------------------------------------------------- specs

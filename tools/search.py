@@ -1,9 +1,10 @@
 """search_files: regex search in file contents, or find files by name.
 
-Uses ripgrep when it is installed; otherwise a pure-Python walker that produces the
-same ``path:line:text`` lines, skips VCS/cache/virtualenv directories and binary files,
-and honours ``.gitignore`` files roughly (basename, anchored and directory patterns,
-negation).
+Uses ripgrep (the ``ripgrep`` wheel, a dependency, puts ``rg`` beside the Python that
+runs hermes); otherwise a pure-Python walker that produces the same ``path:line:text``
+lines, skips VCS/cache/virtualenv directories, binary files and anything that is not a
+regular file (a FIFO would block it forever), and honours ``.gitignore`` files roughly
+(basename, anchored and directory patterns, negation).
 """
 
 from __future__ import annotations
@@ -11,7 +12,10 @@ from __future__ import annotations
 import os
 import re
 import shutil
+import stat
 import subprocess
+import sys
+import sysconfig
 import tempfile
 import threading
 import time
@@ -19,11 +23,9 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from fnmatch import fnmatchcase
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
-from hermes.toolspec import ToolContext, ToolResult, ToolSpec
-
-from .output import (
+from hermes.execution.output import (
     BINARY_SAMPLE_BYTES,
     decode,
     display_path,
@@ -31,6 +33,7 @@ from .output import (
     looks_binary_file,
     protected_path_error,
 )
+from hermes.execution.spec import ToolContext, ToolResult, ToolSpec
 
 SKIP_DIRS = frozenset(
     {".git", ".hg", ".svn", "node_modules", "__pycache__", ".venv", ".mypy_cache",
@@ -106,10 +109,37 @@ class _Rule:
     anchored: bool
 
 
-def _read_gitignore(directory: str, base: str) -> list[_Rule]:
+def open_regular(path: Path | str) -> IO[bytes] | None:
+    """``path`` opened for reading if it is a regular file (symlinks followed), else None.
+
+    FIFOs, sockets and devices are never opened: opening a FIFO blocks until a writer
+    comes, and opening some devices has effects. The type is checked again on the open
+    descriptor, in case the file was swapped in between.
+    """
     try:
-        with open(os.path.join(directory, ".gitignore"), encoding="utf-8", errors="replace") as f:
-            lines = f.read().splitlines()
+        if not stat.S_ISREG(os.stat(path).st_mode):
+            return None
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY)
+    except (OSError, ValueError):
+        return None
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            os.close(fd)
+            return None
+        os.set_blocking(fd, True)
+    except OSError:
+        os.close(fd)
+        return None
+    return os.fdopen(fd, "rb")
+
+
+def _read_gitignore(directory: str, base: str) -> list[_Rule]:
+    f = open_regular(os.path.join(directory, ".gitignore"))
+    if f is None:
+        return []
+    try:
+        with f:
+            lines = decode(f.read()).splitlines()
     except OSError:
         return []
     rules = []
@@ -181,25 +211,28 @@ def walk_files(root: Path, stop: threading.Event | None = None) -> Iterator[tupl
 
 
 def file_text(path: Path) -> str | Iterator[str] | None:
-    """A file's text (a line iterator when it is huge); None when binary or unreadable."""
-    try:
-        f = path.open("rb")
-    except OSError:
+    """A regular file's text (a line iterator when it is huge); None when binary,
+    unreadable or not a regular file."""
+    f = open_regular(path)
+    if f is None:
         return None
-    with f:
+    try:
         sample = f.read(BINARY_SAMPLE_BYTES)
         if looks_binary_file(sample):
+            f.close()
             return None
-        try:
-            if os.fstat(f.fileno()).st_size <= WHOLE_READ_BYTES:
+        if os.fstat(f.fileno()).st_size <= WHOLE_READ_BYTES:
+            with f:
                 return decode(sample + f.read())
-        except OSError:
-            return None
-    return _stream_lines(path)
+        f.seek(0)
+    except OSError:
+        f.close()
+        return None
+    return _stream_lines(f)
 
 
-def _stream_lines(path: Path) -> Iterator[str]:
-    with path.open("rb") as f:
+def _stream_lines(f: IO[bytes]) -> Iterator[str]:
+    with f:
         for raw in f:
             yield decode(raw.rstrip(b"\n"))
 
@@ -262,6 +295,16 @@ def _fallback_content(
 
 
 # --------------------------------------------------------------------------- ripgrep
+
+
+def find_rg() -> str | None:
+    """ripgrep's ``rg``: the one installed beside the running Python (the ``ripgrep``
+    wheel's, found even when that environment's bin is not on PATH), else on PATH."""
+    for directory in (sysconfig.get_path("scripts"), os.path.dirname(sys.executable)):
+        candidate = os.path.join(directory, "rg")
+        if os.path.isfile(candidate) and os.access(candidate, os.X_OK):
+            return candidate
+    return shutil.which("rg")
 
 
 def _run_rg(
@@ -382,13 +425,23 @@ def search_files(ctx: ToolContext, args: Mapping[str, Any]) -> ToolResult:
     target = args.get("target") or "content"
     if target not in ("content", "files"):
         return _fail("target must be 'content' or 'files'")
+    for name in ("path", "pattern", "file_glob"):
+        if "\0" in str(args.get(name) or ""):
+            return _fail(f"{name} contains a NUL byte; no file name or search can hold one")
     root = Path(os.path.abspath(ctx.resolve(str(args.get("path") or "."))))
     shown_root = display_path(ctx, root)
     refused = protected_path_error(root)
     if refused:
         return _fail(refused)
-    if not root.exists():
+    try:
+        mode = root.stat().st_mode
+    except (OSError, ValueError):
         return _fail(f"Path not found: {shown_root}")
+    if not stat.S_ISDIR(mode) and not stat.S_ISREG(mode):
+        return _fail(
+            f"{shown_root} is not a regular file or a directory (a FIFO, socket or device); "
+            "it cannot be searched"
+        )
     file_glob = args.get("file_glob")
     globs = [file_glob] if isinstance(file_glob, str) and file_glob.strip() else []
     max_results = max(1, ctx.limits.search_max_results)
@@ -399,7 +452,7 @@ def search_files(ctx: ToolContext, args: Mapping[str, Any]) -> ToolResult:
         limit = max_results
     out = _Results(min(limit, max_results), max(1000, ctx.limits.max_output_bytes))
     deadline = time.monotonic() + max(1.0, ctx.limits.terminal_timeout)
-    rg = shutil.which("rg")
+    rg = find_rg()
     if target == "files":
         complete = _find_files(ctx, root, pattern, globs, out, deadline, rg)
         what, none = "files", f"No files matching {pattern!r} under {shown_root}"

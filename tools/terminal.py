@@ -23,9 +23,9 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
-from hermes.toolspec import ToolContext, ToolLimits, ToolResult, ToolSpec
-
-from .output import OutputCapture, display_path, is_mostly_binary
+from hermes.config import ToolLimits
+from hermes.execution.output import OutputCapture, display_path, is_mostly_binary
+from hermes.execution.spec import ToolContext, ToolResult, ToolSpec
 
 POLL_SECONDS = 0.03
 PIPE_GRACE_SECONDS = 0.5
@@ -209,7 +209,10 @@ def terminal(ctx: ToolContext, args: Mapping[str, Any]) -> ToolResult:
     if ctx.cancel.is_set():
         return _fail("[interrupted by user before the command started]")
     capture = OutputCapture(
-        ctx.limits.max_output_bytes, ctx.output_dir, ctx.call_id or uuid.uuid4().hex
+        ctx.limits.max_output_bytes,
+        ctx.output_dir,
+        ctx.call_id or uuid.uuid4().hex,
+        limits=ctx.limits,
     )
     try:
         proc = subprocess.Popen(

@@ -1,0 +1,1 @@
+"""Many headless sessions: tasks, workspaces, one task run, results, progress, local and Ray runners."""

@@ -1,0 +1,1 @@
+"""The `hermes` command: argparse entry (main) and one module per subcommand."""

@@ -1,0 +1,1 @@
+"""Shared by the TUI and the plain REPL: transcript, formatting, completion, input history, sessions, slash commands."""

@@ -1,0 +1,1 @@
+"""The prompt-toolkit line REPL (`hermes --plain`)."""

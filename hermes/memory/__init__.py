@@ -1,0 +1,1 @@
+"""What the agent remembers: the context budget, compaction (summary and folding), durable facts."""

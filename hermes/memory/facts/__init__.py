@@ -1,0 +1,1 @@
+"""Durable facts: the store, recall into the prompt, and the rule-based extractor."""

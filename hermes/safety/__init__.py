@@ -1,0 +1,1 @@
+"""Is a call safe and who must approve it: classification, approval policy, rules saved to config."""

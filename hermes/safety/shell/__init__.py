@@ -1,0 +1,1 @@
+"""Shell-command analysis: parse, wrappers, per-program rules, git, sed, catastrophic patterns."""

@@ -1,0 +1,665 @@
+"""Per-program rules for :mod:`hermes.safety.shell.analyze`: the read-only list, network
+use, and the prefixes that rules and "always" grants are written in.
+
+Everything here works on argv tuples (words after quote removal, wrappers already
+peeled by :mod:`hermes.safety.shell.wrappers`). Each program on the read-only list has
+a :class:`Program`: its option grammar (so ``-iO'cmd'``, ``--out=f`` and other spellings
+are read as the program reads them, see :mod:`hermes.safety.shell.options`), the
+options that write files or run programs, and which of its words are data (a grep
+pattern, a sed script) rather than files it reads. A judge returns None when the
+command is proven read-only, else a short reason it asks.
+"""
+
+from __future__ import annotations
+
+import posixpath
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Literal
+
+from hermes.safety.shell.git import GIT_NETWORK, git_file_words, git_judge, split_git
+from hermes.safety.shell.options import Grammar, Parsed, danger, grammar, parse
+from hermes.safety.shell.sed import sed_judge, sed_script_words
+from hermes.safety.shell.wrappers import (
+    INTERPRETER_RE,
+    NAME_ASSIGN,
+    SHELLS,
+    STANDARD_BIN_DIRS,
+    Argv,
+    base,
+    is_interpreter,
+    long_matches,
+    short_has,
+)
+
+_SUBCOMMAND_PROGRAMS = frozenset(
+    (
+        "npm pnpm yarn bun npx pnpx bunx uvx cargo go docker podman kubectl helm pip pip3 pipx uv "
+        "poetry conda apt apt-get brew gh systemctl terraform make dotnet rustup deno hatch pdm "
+        "just mvn gradle gem bundle composer pre-commit tox nox nix pipenv rye pixi mise"
+    ).split()
+)
+# Subcommands that run something named next: the grant names that thing too.
+_RUNNERS: dict[str, frozenset[str]] = {
+    "npm": frozenset({"run", "run-script", "exec", "x"}),
+    "pnpm": frozenset({"run", "exec", "dlx"}),
+    "yarn": frozenset({"run", "exec", "dlx"}),
+    "bun": frozenset({"run", "x"}),
+    "uv": frozenset({"run", "tool"}),
+    "poetry": frozenset({"run"}),
+    "pdm": frozenset({"run"}),
+    "hatch": frozenset({"run"}),
+    "pipenv": frozenset({"run"}),
+    "rye": frozenset({"run"}),
+    "pixi": frozenset({"run"}),
+    "conda": frozenset({"run"}),
+    "mise": frozenset({"run", "exec", "x"}),
+    "bundle": frozenset({"exec"}),
+    "go": frozenset({"run"}),
+    "deno": frozenset({"run", "task"}),
+    "pipx": frozenset({"run"}),
+    "nix": frozenset({"run", "shell", "develop"}),
+}
+# A grant for these could cover anything (any image, any pod, any command).
+_UNSCOPED = frozenset(
+    {"docker run", "docker exec", "podman run", "podman exec", "kubectl exec", "kubectl run"}
+    | {"nix shell", "nix develop", "uv tool", "npx", "pnpx", "bunx", "uvx"}
+)
+
+
+def prefix_of(argv: Argv) -> str:
+    """``program subcommand`` for rules and grants: ``git status``, ``npm test``, ``ls``.
+
+    Runners and interpreters name what they run: ``npm run test``, ``python -m pytest``,
+    ``python tools/gen.py``, ``uv run pytest``; see :func:`grantable`.
+    """
+    if not argv:
+        return ""
+    prog = base(argv[0])
+    args = argv[1:]
+    if prog == "git":
+        split = split_git(args)
+        return f"git {split.sub}" if split.sub else "git"
+    if is_interpreter(prog):
+        return _interpreter_prefix(prog, args)
+    if prog in _SUBCOMMAND_PROGRAMS:
+        k = next((i for i, a in enumerate(args) if not a.startswith("-")), None)
+        if k is None:
+            return prog
+        sub = args[k]
+        if sub in _RUNNERS.get(prog, ()) or (prog in ("npx", "pnpx", "bunx", "uvx")):
+            rest = args[k + 1 :]
+            if prog in ("npx", "pnpx", "bunx", "uvx"):
+                rest = args[k:]
+                head = prog
+            else:
+                head = f"{prog} {sub}"
+            if not rest or rest[0].startswith("-"):
+                return head  # options before the target: only the bare head, never granted
+            inner = rest[0] if prog in ("npm", "pnpm", "yarn", "bun", "deno") else prefix_of(rest)
+            return f"{head} {inner}"
+        return f"{prog} {sub}"
+    return prog
+
+
+def _interpreter_prefix(prog: str, args: Argv) -> str:
+    if not args:
+        return prog
+    first = args[0]
+    if first == "-m" and len(args) > 1:
+        return f"{prog} -m {args[1]}"
+    if first.startswith("-") or first == "-":
+        return f"{prog} {first}"  # inline code, stdin, or options: never granted
+    return f"{prog} {first}"
+
+
+def grantable(prefix: str) -> bool:
+    """Whether an "always" grant may be offered for ``prefix``.
+
+    Never for a bare interpreter or runner (``python``, ``npm run``), inline code
+    (``python -c``), or a runner that can start anything (``docker run``).
+    """
+    words = prefix.split(" ")
+    if words and words[0] == "sudo":
+        words = words[1:]
+    if not words or not words[0]:
+        return False
+    prog = words[0]
+    if is_interpreter(prog):
+        if len(words) < 2 or words[1] == "-":
+            return False
+        if words[1].startswith("-"):
+            return words[1] == "-m" and len(words) > 2
+        return True
+    head = " ".join(words[:2])
+    if head in _UNSCOPED or prog in _UNSCOPED:
+        return False
+    runners = _RUNNERS.get(prog)
+    return not (runners and len(words) == 2 and words[1] in runners)
+
+
+NETWORK_PROGRAMS = frozenset(
+    (
+        "curl wget ssh scp sftp rsync nc ncat netcat telnet ftp lftp tftp socat http https xh aria2c mosh "
+        "ping ping6 dig nslookup whois traceroute gh npx pnpx bunx"
+    ).split()
+)
+_NETWORK_SUBCOMMANDS: dict[str, frozenset[str]] = {
+    "git": GIT_NETWORK,
+    "pip": frozenset({"install", "download", "wheel", "search", "index"}),
+    "pipx": frozenset({"install", "run", "upgrade", "upgrade-all", "inject", "reinstall"}),
+    "uv": frozenset({"pip", "add", "sync", "lock", "tool", "run", "venv", "python"}),
+    "poetry": frozenset({"install", "add", "update", "lock", "publish"}),
+    "npm": frozenset(
+        {"install", "i", "ci", "add", "update", "upgrade", "publish", "view", "info", "outdated"}
+        | {"audit", "exec", "init", "create", "login", "unpublish", "dist-tag", "pack"}
+    ),
+    "yarn": frozenset({"install", "add", "upgrade", "up", "publish", "dlx", "create", "info"}),
+    "pnpm": frozenset({"install", "i", "add", "update", "up", "publish", "dlx", "create"}),
+    "bun": frozenset({"install", "i", "add", "update", "x", "create", "publish"}),
+    "cargo": frozenset({"install", "fetch", "update", "publish", "search", "add"}),
+    "go": frozenset({"get", "install", "mod"}),
+    "gem": frozenset({"install", "update", "fetch", "push"}),
+    "bundle": frozenset({"install", "update"}),
+    "apt": frozenset({"install", "update", "upgrade", "full-upgrade", "download"}),
+    "apt-get": frozenset({"install", "update", "upgrade", "dist-upgrade", "download", "source"}),
+    "brew": frozenset({"install", "update", "upgrade", "fetch", "tap", "reinstall"}),
+    "docker": frozenset({"pull", "push", "login", "search"}),
+    "podman": frozenset({"pull", "push", "login", "search"}),
+    "conda": frozenset({"install", "update", "create", "search"}),
+    "composer": frozenset({"install", "update", "require"}),
+}
+
+
+def is_network(argv: Argv) -> bool:
+    """Whether the (unwrapped) command talks to the network."""
+    if not argv:
+        return False
+    prog = base(argv[0])
+    if prog in NETWORK_PROGRAMS:
+        return True
+    if prog == "pip3" or re.fullmatch(r"pip[0-9.]*", prog):
+        prog = "pip"
+    subs = _NETWORK_SUBCOMMANDS.get(prog)
+    if subs is None:
+        if INTERPRETER_RE.fullmatch(prog) and len(argv) > 3 and argv[1] == "-m":
+            return base(argv[2]) == "pip" and argv[3] in _NETWORK_SUBCOMMANDS["pip"]
+        return False
+    if prog == "git":
+        sub = split_git(argv[1:]).sub
+    else:
+        sub = next((a for a in argv[1:] if not a.startswith("-")), None)
+    if prog == "yarn" and sub is None:
+        return True  # bare `yarn` installs
+    return sub in subs
+
+
+# ---------------------------------------------------------------- the read-only list
+
+Reads = Literal["content", "metadata"]
+
+
+@dataclass(frozen=True)
+class Program:
+    """How one read-only program reads its arguments and which options are forbidden."""
+
+    grammar: Grammar = field(default_factory=Grammar)
+    deny_short: Mapping[str, str] = field(default_factory=dict)
+    """Letter -> why it is not read-only (``"o": "writes files"``)."""
+    deny_long: Mapping[str, str] = field(default_factory=dict)
+    """Full long name -> why (abbreviations are found by :func:`options.danger`)."""
+    check: Callable[[str, Parsed], str | None] | None = None
+    """A further rule on the parsed arguments (operand counts, scripts)."""
+    data_operands: int = 0
+    """Leading operands that are data, not files (a pattern, a script, a filter)."""
+    data_given_by: frozenset[str] = frozenset()
+    """Options that supply the data instead (``-e``): then no operand is data."""
+    data_options: frozenset[str] = frozenset()
+    """Options whose values are data, not files."""
+    reads: Reads = "content"
+    """``metadata``: only names, sizes and types are read (ls, stat), never content."""
+
+
+def _program(
+    short_arg: str = "",
+    long_arg: str = "",
+    deny_short: Mapping[str, str] | None = None,
+    deny_long: Mapping[str, str] | None = None,
+    *,
+    short_optional: str = "",
+    long_optional: str = "",
+    long_flags: str = "",
+    numeric: bool = False,
+    check: Callable[[str, Parsed], str | None] | None = None,
+    data_operands: int = 0,
+    data_given_by: str = "",
+    data_options: str = "",
+    reads: Reads = "content",
+) -> Program:
+    deny_long = deny_long or {}
+    # Forbidden names are known names, so abbreviations of them resolve as getopt does.
+    g = grammar(
+        short_arg,
+        short_optional,
+        long_arg,
+        long_optional,
+        long_flags + " " + " ".join(deny_long),
+        numeric,
+    )
+    return Program(
+        g,
+        deny_short or {},
+        deny_long,
+        check,
+        data_operands,
+        frozenset(data_given_by.split()),
+        frozenset(data_options.split()),
+        reads,
+    )
+
+
+_WRITES = "writes files"
+_RUNS = "runs a program"
+
+
+_FIND_DENY = {
+    "-exec": "runs commands",
+    "-execdir": "runs commands",
+    "-ok": "runs commands",
+    "-okdir": "runs commands",
+    "-delete": "deletes files",
+    "-fprint": "writes files",
+    "-fprint0": "writes files",
+    "-fprintf": "writes files",
+    "-fls": "writes files",
+}
+
+
+def find_judge(args: Argv) -> str | None:
+    """find's expression is words, not options: any action that runs or writes asks."""
+    for a in args:
+        why = _FIND_DENY.get(a)
+        if why:
+            return f"find {a} {why}"
+    return None
+
+
+def _date(prog: str, parsed: Parsed) -> str | None:
+    if parsed.has("-s", "--set"):
+        return "date -s sets the clock"
+    if any(not op.startswith("+") for op in parsed.operands):
+        return "date with a time argument sets the clock"
+    return None
+
+
+def _uniq(prog: str, parsed: Parsed) -> str | None:
+    if len(parsed.operands) > 1:
+        return "uniq with two file arguments writes the second"
+    return None
+
+
+def _hostname(prog: str, parsed: Parsed) -> str | None:
+    ok = {"-f", "--fqdn", "-s", "--short", "-i", "--ip-address", "-I", "-d", "--domain", "-A"}
+    ok |= {"--all-fqdns", "--all-ip-addresses", "--long", "--alias", "-a"}
+    if parsed.operands or any(o.name not in ok for o in parsed.options):
+        return "hostname with arguments can set the hostname"
+    return None
+
+
+def _test(prog: str, parsed: Parsed) -> str | None:
+    words = parsed.words
+    for w in words:
+        if w in ("-v", "-R"):
+            return f"{prog} {w} evaluates an array subscript, which can run commands"
+    return None
+
+
+_JQ_IMPORT = re.compile(r"\b(?:import|include)\b")
+
+
+def _jq(prog: str, parsed: Parsed) -> str | None:
+    scripts = list(parsed.operands[:1]) if not parsed.has("-f", "--from-file") else []
+    if parsed.has("-L") or any(_JQ_IMPORT.search(s) for s in scripts):
+        return "jq import/include loads files the filter does not name as arguments"
+    if parsed.has("-f", "--from-file"):
+        return "jq -f runs a filter from a file"
+    return None
+
+
+_YQ_LOAD = re.compile(r"\b(?:load\w*|strload)\b|\bsystem\s*\(")
+
+
+def _yq(prog: str, parsed: Parsed) -> str | None:
+    if parsed.has("--from-file"):
+        return "yq --from-file runs an expression from a file"
+    expr = parsed.values("--expression") or list(parsed.operands[:1])
+    if any(_YQ_LOAD.search(e) for e in expr):
+        return "yq load()/system() reads files or runs commands the expression names"
+    return None
+
+
+_READ_ONLY: dict[str, Program] = {
+    **dict.fromkeys(
+        (
+            "cat head tail wc pwd echo true false which type du df whoami id uname basename "
+            "dirname realpath readlink diff cmp comm cut tr printenv nl od hexdump "
+            "md5sum sha1sum sha256sum sha512sum cksum b2sum column paste fold rev tac seq sleep "
+            "nproc uptime arch groups tty whereis expand unexpand locale ps free lsb_release"
+        ).split(),
+        Program(),
+    ),
+    "ls": Program(reads="metadata"),
+    "stat": Program(reads="metadata"),
+    "head": _program("nc", "lines bytes", numeric=True),
+    "tail": _program("ncs", "lines bytes pid sleep-interval max-unchanged-stats", numeric=True),
+    **dict.fromkeys(("echo", "printf"), Program(data_operands=1 << 30)),
+    "printf": _program("v", deny_short={"v": "sets a variable"}, data_operands=1 << 30),
+    **dict.fromkeys(
+        ("grep", "egrep", "fgrep"),
+        _program(
+            "efmABCdDX",
+            "regexp file max-count after-context before-context context directories devices "
+            "label include exclude exclude-from exclude-dir binary-files group-separator",
+            long_optional="color colour",
+            numeric=True,
+            data_operands=1,
+            data_given_by="-e -f --regexp --file",
+            data_options="-e --regexp -m --max-count -A -B -C --after-context --before-context "
+            "--context -d -D --directories --devices --label --group-separator --binary-files "
+            "--exclude --exclude-dir -X",
+        ),
+    ),
+    "sort": _program(
+        "kotTS",
+        "key output field-separator temporary-directory buffer-size files0-from random-source "
+        "batch-size parallel sort",
+        {"o": _WRITES},
+        {"output": _WRITES, "compress-program": _RUNS},
+        data_options="-k --key -t --field-separator -S --buffer-size --batch-size --parallel "
+        "--sort -T --temporary-directory",
+    ),
+    "ag": _program(
+        "ABCGgmp",
+        "after before context file-search-regex max-count path-to-ignore ignore ignore-dir "
+        "depth workers",
+        deny_long={"pager": _RUNS},
+        data_operands=1,
+        data_options="-A -B -C -G -g -m --after --before --context --file-search-regex "
+        "--max-count --ignore --ignore-dir --depth --workers",
+    ),
+    "rg": _program(
+        "ABCEefgjMmrTtd",
+        "regexp file glob iglob type type-not type-add type-clear replace max-count max-depth "
+        "max-columns threads encoding after-context before-context context context-separator "
+        "field-match-separator field-context-separator path-separator colors color sort sortr "
+        "ignore-file hyperlink-format engine max-filesize dfa-size-limit regex-size-limit "
+        "generate pre pre-glob hostname-bin",
+        {"z": "runs decompression programs"},
+        {
+            "pre": _RUNS,
+            "pre-glob": _RUNS,
+            "hostname-bin": _RUNS,
+            "search-zip": "runs decompression programs",
+        },
+        data_operands=1,
+        data_given_by="-e -f --regexp --file",
+        data_options="-e --regexp -r --replace -A -B -C -E -j -M -m -T -t -d --type --type-not "
+        "--type-add --type-clear --max-count --max-depth --max-columns --threads --encoding "
+        "--after-context --before-context --context --context-separator --field-match-separator "
+        "--field-context-separator --path-separator --colors --color --sort --sortr "
+        "--hyperlink-format --engine --max-filesize --dfa-size-limit --regex-size-limit --generate",
+    ),
+    "tree": _program(
+        "LPIoHT",
+        "filelimit timefmt sort charset gitfile infofile hintro houtro",
+        {"o": _WRITES, "R": "writes 00Tree.html files"},
+        {"output": _WRITES},
+        reads="metadata",
+    ),
+    "file": _program(
+        "mfFeP",
+        "magic-file files-from separator exclude exclude-quiet parameter",
+        {"C": _WRITES, "z": "runs decompression programs", "Z": "runs decompression programs"},
+        {"compile": _WRITES, "uncompress": "runs decompression programs"},
+        data_options="-F --separator -e --exclude --exclude-quiet -P --parameter",
+        reads="metadata",
+    ),
+    "yq": _program(
+        "",
+        "expression from-file indent output-format input-format split-exp",
+        {"i": "edits files in place", "s": "writes a file per document (--split-exp)"},
+        {
+            "inplace": "edits files in place",
+            "in-place": "edits files in place",
+            "split-exp": "writes a file per document",
+            "security-enable-system-operator": "lets the expression run commands",
+        },
+        check=_yq,
+        data_operands=1,
+        data_given_by="--expression --from-file",
+        data_options="--expression --indent --output-format --input-format",
+    ),
+    "jq": _program(
+        "fL",
+        "from-file indent arg argjson slurpfile rawfile",
+        check=_jq,
+        data_operands=1,
+        data_given_by="-f --from-file",
+        data_options="--indent --arg --argjson",
+    ),
+    "date": _program(
+        "dfr",
+        "date file reference rfc-3339",
+        {"s": "sets the clock"},
+        {"set": "sets the clock"},
+        short_optional="I",
+        long_optional="iso-8601",
+        check=_date,
+        data_options="-d --date -I --iso-8601 --rfc-3339",
+    ),
+    "uniq": _program(
+        "fsw", "skip-fields skip-chars check-chars", long_optional="group all-repeated", check=_uniq
+    ),
+    "hostname": _program(check=_hostname),
+    **dict.fromkeys(("test", "["), _program(check=_test, data_operands=1 << 30, reads="metadata")),
+    "nice": _program(check=lambda prog, parsed: "nice with arguments is not read-only"
+                     if parsed.words else None),
+    "command": _program(deny_short={"p": "runs a command"}),
+}
+for _name in ("du", "df", "basename", "dirname", "realpath", "readlink", "which", "type", "wc"):
+    _READ_ONLY[_name] = Program(reads="metadata")
+for _name in ("whereis", "pwd", "true", "false", "sleep", "seq", "nproc", "uptime", "arch"):
+    _READ_ONLY[_name] = Program(data_operands=1 << 30)
+
+_NOT_READ_ONLY_WHY = {
+    "awk": "awk can run commands (system())",
+    "gawk": "gawk can run commands (system())",
+    "mawk": "mawk can run commands (system())",
+    "nawk": "nawk can run commands (system())",
+    "tee": "tee writes files",
+    "less": "less is an interactive pager: it can run commands (!, |, v) and LESSOPEN filters",
+    "more": "more is an interactive pager: it can run commands (!) and an editor (v)",
+    "most": "most is an interactive pager that can run commands",
+    "pg": "pg is an interactive pager that can run commands",
+    "vi": "vi edits files and can run commands",
+    "vim": "vim edits files and can run commands",
+    "view": "view can run commands",
+}
+
+
+def _env_print(args: Argv) -> str | None:
+    if all(a in ("-0", "--null") for a in args):
+        return None
+    if any(NAME_ASSIGN.match(a) for a in args):
+        return "env sets variables"
+    return "env with options is not read-only"
+
+
+def _interpreter(prog: str, args: Argv) -> str | None:
+    if len(args) == 1 and args[0] in ("--version", "-V", "-v", "-version"):
+        if args[0] != "-v" or prog.startswith("perl") or prog in ("node", "ruby", "php"):
+            return None
+    flag = next((a for a in args if a in ("-c", "-e", "-E", "-r", "--eval", "-m")), None)
+    if flag in ("-c", "-e", "-E", "-r", "--eval"):
+        return f"{prog} {flag} runs code"
+    if flag == "-m":
+        return f"{prog} -m runs a module"
+    return f"{prog} runs code"
+
+
+_VERSION_ONLY = frozenset(
+    (
+        "npm pnpm yarn pip pip3 uv poetry cargo rustc rustup gcc g++ clang make cmake tsc ruff mypy "
+        "pytest black java javac docker kubectl terraform go dotnet gradle mvn gem"
+    ).split()
+)
+
+STATE_BUILTINS = {
+    "cd": "cd changes shell state",
+    "pushd": "pushd changes shell state",
+    "popd": "popd changes shell state",
+    "export": "export changes shell state",
+    "declare": "declare changes shell state",
+    "typeset": "typeset changes shell state",
+    "local": "local changes shell state",
+    "readonly": "readonly changes shell state",
+    "alias": "alias changes shell state",
+    "unalias": "unalias changes shell state",
+    "unset": "unset changes shell state",
+    "set": "set changes shell state",
+    "shopt": "shopt changes shell state",
+    "trap": "trap changes shell state",
+    "source": "source runs a script",
+    ".": ". runs a script",
+    "eval": "eval runs its arguments as a command",
+    "ulimit": "ulimit changes shell state",
+    "umask": "umask changes shell state",
+    "hash": "hash changes shell state",
+    "enable": "enable changes shell state",
+    "bind": "bind changes shell state",
+    "complete": "complete changes shell state",
+    "read": "read changes shell state",
+    "mapfile": "mapfile changes shell state",
+    "readarray": "readarray changes shell state",
+    "let": "let changes shell state",
+    "exec": "exec replaces the shell",
+    "fc": "fc runs an editor",
+    "history": "history can change the shell history",
+    "coproc": "coproc starts a background command",
+}
+
+
+def read_only_programs() -> frozenset[str]:
+    """Every program name with a read-only rule (some only for some arguments)."""
+    return frozenset(_READ_ONLY) | {"find", "sed", "git", "env"}
+
+
+def judge(argv: Argv) -> str | None:
+    """None when the unwrapped command is proven read-only, else why it asks."""
+    if not argv:
+        return "empty command"
+    word = argv[0]
+    prog = base(word)
+    if "/" in word and posixpath.dirname(word) not in STANDARD_BIN_DIRS:
+        return f"runs a program by path ({word[:60]})"
+    args = argv[1:]
+    if is_network(argv):
+        sub = prefix_of(argv)
+        return f"{sub} uses the network"
+    if prog in STATE_BUILTINS:
+        return STATE_BUILTINS[prog]
+    if is_interpreter(prog):
+        return _interpreter(prog, args)
+    if prog == "find":
+        return find_judge(args)
+    if prog == "sed":
+        return sed_judge(args)
+    if prog == "git":
+        return git_judge(args)
+    if prog == "env":
+        return _env_print(args)
+    spec = _READ_ONLY.get(prog)
+    if spec is not None:
+        parsed = parse(args, spec.grammar)
+        bad = danger(parsed, spec.grammar, spec.deny_short, spec.deny_long)
+        if bad:
+            return f"{prog} {bad[0]} {bad[1]}"
+        return spec.check(prog, parsed) if spec.check else None
+    if prog in _VERSION_ONLY and tuple(args) == ("--version",):
+        return None
+    if prog == "go" and list(args) == ["version"]:
+        return None
+    if prog in ("pip", "pip3") and args and args[0] in ("list", "show", "freeze"):
+        return None
+    if prog in ("npm", "pnpm") and args and args[0] in ("ls", "list"):
+        return None
+    return _NOT_READ_ONLY_WHY.get(prog, f"{prefix_of(argv)} is not read-only")
+
+
+def file_words(argv: Argv) -> list[str]:
+    """The words of a command that may name files whose content it reads.
+
+    Data words (a grep pattern, a sed script, echo's arguments) and the operands of
+    programs that read only metadata (ls, stat, find) are left out; for any program
+    without a rule, every argument counts.
+    """
+    if not argv:
+        return []
+    prog = base(argv[0])
+    args = argv[1:]
+    if prog == "find" or prog in STATE_BUILTINS:
+        return []
+    if prog == "git":
+        return git_file_words(args)
+    if prog == "sed":
+        return sed_script_words(args)
+    spec = _READ_ONLY.get(prog)
+    if spec is None:
+        return [w for a in args for w in _option_value_words(a)]
+    if spec.reads == "metadata":
+        return []
+    parsed = parse(args, spec.grammar)
+    out: list[str] = []
+    for o in parsed.options:
+        if o.value is not None and o.name not in spec.data_options:
+            out.append(o.value)
+    skip = 0 if parsed.has(*spec.data_given_by) else spec.data_operands
+    out.extend(parsed.operands[skip:])
+    return out
+
+
+def _option_value_words(word: str) -> list[str]:
+    """``--file=x`` names ``x``; ``-fx`` may name ``x``; a plain word names itself."""
+    if word.startswith("--") and "=" in word:
+        return [word.partition("=")[2]]
+    if word.startswith("-") and len(word) > 2 and not word.startswith("--"):
+        return [word, word[2:]]
+    return [word]
+
+
+def program_reads(argv: Argv) -> Reads:
+    """Whether the read-only program reads file content or only metadata."""
+    if not argv:
+        return "content"
+    prog = base(argv[0])
+    if prog == "find":
+        return "metadata"
+    spec = _READ_ONLY.get(prog)
+    return spec.reads if spec else "content"
+
+
+__all__ = [
+    "NETWORK_PROGRAMS",
+    "SHELLS",
+    "STATE_BUILTINS",
+    "file_words",
+    "grantable",
+    "is_network",
+    "judge",
+    "long_matches",
+    "prefix_of",
+    "program_reads",
+    "read_only_programs",
+    "short_has",
+]

@@ -1,0 +1,1 @@
+"""Skills: the catalog (discover, index) and the skill tools the model calls."""

@@ -1,0 +1,1 @@
+"""The SQLite session database: connection, migrations, sessions and messages, search, drafts, export."""
