@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, get_args, get_origin
 
-from hermes import paths
+from hermes import paths, redact
 from hermes.protocol import APPROVAL_MODES, ApprovalMode
 
 
@@ -35,6 +35,7 @@ class ToolLimits:
     search_max_results: int = 200
     output_file_max_bytes: int = 16 << 20
     outputs_total_max_bytes: int = 256 << 20
+    env_passthrough: tuple[str, ...] = ()  # credential variables commands may inherit
 
 
 @dataclass(frozen=True)
@@ -49,6 +50,7 @@ class ModelConfig:
     request_timeout: float = 600.0
     stream_idle_timeout: float = 120.0
     request_deadline: float = 600.0
+    stream: bool = True
     max_retries: int = 4
     retry_base_delay: float = 0.5
     retry_max_delay: float = 30.0
@@ -76,6 +78,10 @@ class ToolsConfig:
     batch_window_ms: float = 20.0
     output_file_max_bytes: int = 16 << 20
     outputs_total_max_bytes: int = 256 << 20
+    # Loosening (it hands hermes' credentials to commands and MCP servers): names of
+    # variables passed to them although they hold a credential. A user-level setting;
+    # from a workspace config it applies only once that folder is trusted.
+    env_passthrough: tuple[str, ...] = ()
 
     def limits(self) -> ToolLimits:
         return ToolLimits(
@@ -85,6 +91,7 @@ class ToolsConfig:
             read_max_lines=self.read_max_lines,
             output_file_max_bytes=self.output_file_max_bytes,
             outputs_total_max_bytes=self.outputs_total_max_bytes,
+            env_passthrough=self.env_passthrough,
         )
 
 
@@ -772,7 +779,9 @@ def _lookup(cfg: Any, key: str) -> Any:
 def _finish(cfg: Config, flags: Overrides, env: typing.Mapping[str, str]) -> Config:
     cfg = _apply_env(cfg, env)
     cfg = _apply_flags(cfg, flags)
-    return dataclasses.replace(cfg, api_key=resolve_api_key(cfg, flags, env))
+    cfg = dataclasses.replace(cfg, api_key=resolve_api_key(cfg, flags, env))
+    redact.register_credentials(cfg.api_key, cfg.model.api_key_env, env)
+    return cfg
 
 
 def load_config_report(

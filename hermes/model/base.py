@@ -121,9 +121,9 @@ def chat_request_body(
     body: dict[str, Any] = {
         "model": config.name,
         "messages": [m.to_openai() for m in messages],
-        "stream": True,
+        "stream": config.stream,
     }
-    if stream_options:
+    if stream_options and config.stream:
         body["stream_options"] = {"include_usage": True}
     if tools:
         body["tools"] = list(tools)

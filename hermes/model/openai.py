@@ -349,7 +349,7 @@ class ChatCompletionsClient:
         return {
             "Authorization": f"Bearer {self._api_key}",
             "Content-Type": "application/json",
-            "Accept": "text/event-stream",
+            "Accept": "text/event-stream" if self.config.stream else "application/json",
             "User-Agent": "hermes",
         }
 
@@ -359,6 +359,8 @@ class ChatCompletionsClient:
         import httpx2
 
         client = self._http()
+        if not self.config.stream:
+            return await self._attempt_whole(client, payload, on_text, on_reasoning)
         try:
             async with client.stream(
                 "POST", self._url("/chat/completions"), content=payload, headers=self._headers()
@@ -387,6 +389,72 @@ class ChatCompletionsClient:
             raise _Retryable(f"cannot reach {self.config.base_url}: {detail}") from exc
         except httpx2.StreamError as exc:
             raise _Retryable(f"stream cut: {exc}") from exc
+
+    async def _attempt_whole(
+        self,
+        client: Any,
+        payload: bytes,
+        on_text: TextSink | None,
+        on_reasoning: TextSink | None,
+    ) -> _Received:
+        """One request with ``"stream": false``: the whole reply as one JSON object, read
+        as if it were a single chunk (so the same checks and caps apply)."""
+        import httpx2
+
+        try:
+            response = await client.post(
+                self._url("/chat/completions"), content=payload, headers=self._headers()
+            )
+        except httpx2.TimeoutException as exc:
+            raise _Retryable(
+                f"no answer from {self.config.base_url} for {self.config.request_timeout:g} s"
+            ) from exc
+        except httpx2.TransportError as exc:
+            detail = str(exc) or type(exc).__name__
+            if isinstance(exc, httpx2.UnsupportedProtocol) or errors.is_dns_failure(exc):
+                raise ModelError(
+                    f"cannot reach {self.config.base_url}: {detail}. Check model.base_url "
+                    "(--base-url)."
+                ) from exc
+            raise _Retryable(f"cannot reach {self.config.base_url}: {detail}") from exc
+        body = response.content
+        if response.status_code != 200:
+            self._raise_for_status(response.status_code, errors.parse_body(body), response.headers)
+        try:
+            chunk = json.loads(body)
+        except ValueError:
+            raise _Retryable(
+                f"the endpoint answered with a reply that is not JSON: {body[:80]!r}",
+                empty=not body.strip(),
+            ) from None
+        if isinstance(chunk, dict) and isinstance(chunk.get("choices"), list):
+            for choice in chunk["choices"]:
+                message = choice.get("message") if isinstance(choice, dict) else None
+                calls = message.get("tool_calls") if isinstance(message, dict) else None
+                for i, call in enumerate(calls if isinstance(calls, list) else ()):
+                    if isinstance(call, dict) and call.get("index") is None:
+                        call["index"] = i  # whole calls carry no index; keep them apart
+        got = _Received(events=1)
+        text_joiner, reasoning_joiner = SurrogateJoiner(), SurrogateJoiner()
+        self._take(chunk, got, text_joiner, reasoning_joiner, on_text, on_reasoning)
+        for joiner, parts, sink in (
+            (text_joiner, got.text, on_text),
+            (reasoning_joiner, got.reasoning, on_reasoning),
+        ):
+            rest = joiner.flush()
+            if rest:
+                parts.append(rest)
+                if sink is not None:
+                    sink(rest)
+        if not got.finish_reason:
+            got.finish_reason = "tool_calls" if got.calls else "stop"
+        cap = stream_char_cap(self.config)
+        if got.chars > cap:
+            got.finish_reason = "length"
+            got.warn(
+                f"the reply passed the local cap of {cap:,} characters (model.max_output_tokens)"
+            )
+        return got
 
     def _raise_for_status(self, status: int, payload: Any, headers: Any) -> None:
         detail = errors.short_error(payload)

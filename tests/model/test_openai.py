@@ -651,3 +651,44 @@ def test_text_tool_calls_is_auto_unless_set_by_file_env_or_flag(tmp_path: Any) -
         load_config(tmp_path, env={"HERMES_TEXT_TOOL_CALLS": "maybe"})
     with pytest.raises(ConfigError, match="request_deadline"):
         parse_config({"model": {"request_deadline": 0}}, "t")
+
+
+# -- streaming off (model.stream: false) ---------------------------------------------------
+
+
+async def test_a_whole_reply_without_streaming_carries_text_calls_and_usage(
+    server: ScriptedServer,
+) -> None:
+    server.add(
+        ScriptedReply(
+            text="Reading both.",
+            tool_calls=[
+                ScriptedCall("read_file", {"path": "a"}, id="c1"),
+                ScriptedCall("read_file", {"path": "b"}, id="c2"),
+            ],
+            usage=(20, 5),
+        )
+    )
+    client = make_client(server, stream=False)
+    run = Run()
+    reply = await run(client, HI, TOOLS)
+    assert reply == ModelReply(
+        content="Reading both.",
+        tool_calls=(
+            ToolCall("c1", "read_file", '{"path": "a"}'),
+            ToolCall("c2", "read_file", '{"path": "b"}'),
+        ),
+        finish_reason="tool_calls",
+        usage=Usage(20, 5),
+        request_bytes=size(client, HI, TOOLS),
+    )
+    assert run.shown == ["Reading both."]
+    body = server.requests[0].body
+    assert body["stream"] is False and "stream_options" not in body
+
+
+async def test_a_whole_reply_error_is_reported_like_a_streamed_one(server: ScriptedServer) -> None:
+    server.add(ScriptedReply(status=404, text="no such model"))
+    with pytest.raises(ModelError, match="answered 404"):
+        await Run()(make_client(server, stream=False))
+    assert server.served == 1
