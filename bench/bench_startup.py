@@ -40,12 +40,12 @@ def main() -> int:
     sizes: dict[str, int] = {}
     with ScriptedServer(script) as server, tempfile.TemporaryDirectory() as tmp:
         base_env = {k: v for k, v in os.environ.items() if not k.startswith(("OPENAI_", "HERMES_"))}
-        base_env["HERMES_HOME"] = str(Path(tmp) / "home")
         ws = Path(tmp) / "ws"
         ws.mkdir()
         for i in range(args.runs + 1):
             for name, tree in trees.items():
                 env = dict(base_env)
+                env["HERMES_HOME"] = str(Path(tmp) / f"home-{name}")  # schemas may differ
                 if tree is not None:
                     env["PYTHONPATH"] = str(tree)  # found before the installed hermes
                 before = len(arrivals)
