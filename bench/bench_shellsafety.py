@@ -1,15 +1,26 @@
-"""Time hermes.safety.shell.analyze.analyze_command over a mix of commands.
+"""Time the shell-safety analysis and the approvals check.
 
-Run: python bench/bench_shellsafety.py [rounds]
-Prints microseconds per call (p50, p95, max) over every call made.
+Run: python bench/bench_shellsafety.py [rounds] [--workspace DIR]
+
+1. ``analyze_command`` without a context (pure syntax) over a mix of commands: microseconds
+   per call (p50, p95, max).
+2. ``hermes approvals check`` throughput: :func:`hermes.safety.check.check_command` (the
+   engine's path: classify where the command runs, with globs expanded, ``cd`` followed,
+   git configuration read, then the policy) over the 372-row command table of
+   ``tests/safety/shell/test_analyze.py``, in commands per second. The workspace defaults
+   to the current folder (run it from the repository: git commands then read its config).
 """
 
 from __future__ import annotations
 
+import argparse
 import statistics
 import sys
 import time
+from pathlib import Path
 
+from hermes.safety.check import check_command
+from hermes.safety.policy import ApprovalPolicy
 from hermes.safety.shell.analyze import analyze_command
 
 COMMANDS: tuple[str, ...] = (
@@ -66,8 +77,17 @@ COMMANDS: tuple[str, ...] = (
 )
 
 
-def main(rounds: int = 200) -> None:
-    """Run every command ``rounds`` times and print per-call latency percentiles."""
+def table() -> list[str]:
+    """The commands of the analysis test table (tests/safety/shell/test_analyze.py)."""
+    root = Path(__file__).resolve().parent.parent
+    sys.path.insert(0, str(root))
+    from tests.safety.shell.test_analyze import CASES
+
+    return [case[0] for case in CASES]
+
+
+def bench_analyze(rounds: int) -> None:
+    """Per-call latency of the context-free analysis."""
     for command in COMMANDS:  # warm up: builds the parser, fills caches
         analyze_command(command)
     samples: list[float] = []
@@ -86,5 +106,37 @@ def main(rounds: int = 200) -> None:
     )
 
 
+def bench_check(workspace: Path, rounds: int) -> None:
+    """Commands per second through the approvals check, over the test table."""
+    commands = table()
+    policy = ApprovalPolicy(mode="ask")
+    for command in commands:
+        check_command(command, workspace, policy)
+    best = float("inf")
+    decisions: dict[str, int] = {}
+    for _ in range(rounds):
+        start = time.perf_counter()
+        for command in commands:
+            result = check_command(command, workspace, policy)
+            decisions[result.decision] = decisions.get(result.decision, 0) + 1
+        best = min(best, time.perf_counter() - start)
+    per_round = {k: v // rounds for k, v in sorted(decisions.items())}
+    print(
+        f"approvals check: {len(commands)} commands (test table), best of {rounds} rounds "
+        f"{best * 1000:.1f} ms = {len(commands) / best:,.0f} commands/s "
+        f"(workspace {workspace}; decisions {per_round})"
+    )
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Run both benchmarks."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("rounds", nargs="?", type=int, default=200)
+    parser.add_argument("--workspace", type=Path, default=Path.cwd())
+    args = parser.parse_args(argv)
+    bench_analyze(args.rounds)
+    bench_check(args.workspace.resolve(), max(3, args.rounds // 40))
+
+
 if __name__ == "__main__":
-    main(int(sys.argv[1]) if len(sys.argv) > 1 else 200)
+    main()

@@ -58,6 +58,8 @@ class ModelConfig:
     provider: Literal["openai", "local"] = "openai"
     path: str | None = None
     threads: int | None = None
+    # USD per million tokens, ``input`` and ``output``: the status line shows the cost
+    pricing: dict[str, float] = field(default_factory=dict, hash=False)
 
 
 @dataclass(frozen=True)
@@ -182,6 +184,56 @@ class McpConfig:
     servers: dict[str, McpServerConfig] = field(default_factory=dict)
 
 
+# Hooks (hermes/hooks): ``hooks.<Event>: [{matcher, hooks: [{type: command, command,
+# timeout}]}]``, the shape of Claude Code's settings. Entries from every config file are
+# kept (user first), each with the file it came from.
+HOOK_EVENTS = (
+    "SessionStart",
+    "UserPromptSubmit",
+    "PreToolUse",
+    "PostToolUse",
+    "Notification",
+    "PreCompact",
+    "Stop",
+    "SessionEnd",
+)
+DEFAULT_HOOK_TIMEOUT = 60.0
+
+
+@dataclass(frozen=True)
+class HookCommand:
+    """One command a hook runs (``type: command``); ``timeout`` in seconds."""
+
+    command: str
+    timeout: float = DEFAULT_HOOK_TIMEOUT
+
+
+@dataclass(frozen=True, repr=False)
+class HookMatcher:
+    """``{matcher, hooks}`` of one event; ``source`` is the config file it came from."""
+
+    matcher: str = ""
+    hooks: tuple[HookCommand, ...] = ()
+    source: str = ""
+
+    def __repr__(self) -> str:  # what the folder-trust question shows
+        return f"{self.matcher or '*'}: " + "; ".join(h.command for h in self.hooks)
+
+
+@dataclass(frozen=True)
+class HooksConfig:
+    """The configured hooks of each event (field names are the event names)."""
+
+    SessionStart: tuple[HookMatcher, ...] = ()
+    UserPromptSubmit: tuple[HookMatcher, ...] = ()
+    PreToolUse: tuple[HookMatcher, ...] = ()
+    PostToolUse: tuple[HookMatcher, ...] = ()
+    Notification: tuple[HookMatcher, ...] = ()
+    PreCompact: tuple[HookMatcher, ...] = ()
+    Stop: tuple[HookMatcher, ...] = ()
+    SessionEnd: tuple[HookMatcher, ...] = ()
+
+
 @dataclass(frozen=True)
 class Config:
     model: ModelConfig = field(default_factory=ModelConfig)
@@ -193,6 +245,7 @@ class Config:
     mcp: McpConfig = field(default_factory=McpConfig)
     checkpoints: CheckpointsConfig = field(default_factory=CheckpointsConfig)
     sandbox: SandboxConfig = field(default_factory=SandboxConfig)
+    hooks: HooksConfig = field(default_factory=HooksConfig)
     api_key: str | None = None
 
 
@@ -220,6 +273,7 @@ _SECTIONS: dict[str, type] = {
     "mcp": McpConfig,
     "checkpoints": CheckpointsConfig,
     "sandbox": SandboxConfig,
+    "hooks": HooksConfig,
 }
 _MCP_SERVER_NAME = re.compile(r"^[A-Za-z0-9_-]{1,40}$")
 
@@ -359,10 +413,88 @@ def parse_config(raw: Any, where: str, base: Config | None = None) -> Config:
         if cls is None:
             known = ", ".join(_SECTIONS)
             raise ConfigError(f"{where}: unknown key '{key}' (known sections: {known})")
+        if cls is HooksConfig:  # a list of mappings per event, appended to earlier files'
+            cfg = dataclasses.replace(cfg, hooks=parse_hooks(value, cfg.hooks, where))
+            continue
         section = _section_from(value or {}, cls, getattr(cfg, key), where, key)
         cfg = dataclasses.replace(cfg, **{key: section})
     _check_ranges(cfg, where)
     return cfg
+
+
+def parse_hooks(raw: Any, base: HooksConfig, where: str) -> HooksConfig:
+    """``hooks:`` of one config file, added after ``base``'s entries (an entry equal to
+    one already there is not added twice); every entry remembers ``where``."""
+    if raw is None:
+        return base
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{where}: 'hooks' must be a mapping of event names to lists")
+    changes: dict[str, tuple[HookMatcher, ...]] = {}
+    for event, entries in raw.items():
+        if event not in HOOK_EVENTS:
+            raise ConfigError(
+                f"{where}: unknown hook event 'hooks.{event}' (hermes runs: "
+                f"{', '.join(HOOK_EVENTS)})"
+            )
+        if entries is None:
+            continue
+        if not isinstance(entries, list):
+            raise ConfigError(
+                f"{where}: 'hooks.{event}' must be a list of {{matcher, hooks}} entries"
+            )
+        found = list(getattr(base, event))
+        for i, entry in enumerate(entries):
+            matcher = _hook_matcher(entry, f"hooks.{event}[{i}]", where)
+            if all((m.matcher, m.hooks) != (matcher.matcher, matcher.hooks) for m in found):
+                found.append(matcher)
+        changes[event] = tuple(found)
+    return dataclasses.replace(base, **changes)
+
+
+def _hook_matcher(entry: Any, key: str, where: str) -> HookMatcher:
+    if not isinstance(entry, dict):
+        raise ConfigError(f"{where}: '{key}' must be a mapping with 'matcher' and 'hooks'")
+    unknown = sorted(str(k) for k in entry if k not in ("matcher", "hooks"))
+    if unknown:
+        raise ConfigError(f"{where}: unknown key '{key}.{unknown[0]}' (known: hooks, matcher)")
+    matcher = entry.get("matcher") or ""
+    if not isinstance(matcher, str):
+        raise ConfigError(f"{where}: '{key}.matcher' must be a tool name or regex, got {matcher!r}")
+    if matcher not in ("", "*"):
+        try:
+            re.compile(matcher)
+        except re.error as exc:
+            raise ConfigError(f"{where}: '{key}.matcher' is not a valid regex: {exc}") from exc
+    commands = entry.get("hooks")
+    if not isinstance(commands, list) or not commands:
+        raise ConfigError(f"{where}: '{key}.hooks' must be a non-empty list of commands")
+    return HookMatcher(
+        matcher,
+        tuple(_hook_command(c, f"{key}.hooks[{j}]", where) for j, c in enumerate(commands)),
+        where,
+    )
+
+
+def _hook_command(entry: Any, key: str, where: str) -> HookCommand:
+    if not isinstance(entry, dict):
+        raise ConfigError(f"{where}: '{key}' must be a mapping with 'type' and 'command'")
+    unknown = sorted(str(k) for k in entry if k not in ("type", "command", "timeout"))
+    if unknown:
+        raise ConfigError(
+            f"{where}: unknown key '{key}.{unknown[0]}' (known: command, timeout, type)"
+        )
+    if entry.get("type", "command") != "command":
+        raise ConfigError(
+            f"{where}: '{key}.type' must be 'command' (the only kind hermes runs), "
+            f"got {entry.get('type')!r}"
+        )
+    command = entry.get("command")
+    if not isinstance(command, str) or not command.strip():
+        raise ConfigError(f"{where}: '{key}.command' must be a non-empty string")
+    timeout = entry.get("timeout", DEFAULT_HOOK_TIMEOUT)
+    if isinstance(timeout, bool) or not isinstance(timeout, int | float) or timeout <= 0:
+        raise ConfigError(f"{where}: '{key}.timeout' must be a positive number of seconds")
+    return HookCommand(command, float(timeout))
 
 
 def _check_ranges(cfg: Config, where: str) -> None:
@@ -371,6 +503,12 @@ def _check_ranges(cfg: Config, where: str) -> None:
         problems.append("'compaction.threshold' must be between 0.1 and 0.99")
     if cfg.model.context_window is not None and cfg.model.context_window < 1024:
         problems.append("'model.context_window' must be at least 1024")
+    if set(cfg.model.pricing) - {"input", "output"} or any(
+        v < 0 for v in cfg.model.pricing.values()
+    ):
+        problems.append(
+            "'model.pricing' takes 'input' and 'output' (USD per million tokens, not negative)"
+        )
     if cfg.model.max_output_tokens is not None and cfg.model.max_output_tokens < 1:
         problems.append("'model.max_output_tokens' must be positive")
     if cfg.tools.terminal_timeout <= 0 or cfg.tools.terminal_max_timeout <= 0:
@@ -557,12 +695,14 @@ WORKSPACE_RULES: dict[str, tuple[WorkspaceRule, str]] = {
     "model.base_url": ("loosen", "sends your requests and API key to this endpoint"),
     "model.api_key_env": ("loosen", "sends this environment variable as the API key"),
     "model.context_window": ("neutral", "sets the context window"),
+    "model.pricing": ("neutral", "sets the prices the status line counts the cost with"),
     "model.max_output_tokens": ("lower", "raises the output token limit"),
     "model.temperature": ("neutral", "sets the temperature"),
     "model.encoding": ("neutral", "sets the token encoding"),
     "model.request_timeout": ("lower", "raises a timeout"),
     "model.stream_idle_timeout": ("lower", "raises a timeout"),
     "model.request_deadline": ("lower", "raises a timeout"),
+    "model.stream": ("neutral", "sets whether replies stream"),
     "model.max_retries": ("lower", "retries more"),
     "model.retry_base_delay": ("neutral", "sets retry delays"),
     "model.retry_max_delay": ("neutral", "sets retry delays"),
@@ -582,6 +722,7 @@ WORKSPACE_RULES: dict[str, tuple[WorkspaceRule, str]] = {
     "tools.batch_window_ms": ("neutral", "sets the batching window"),
     "tools.output_file_max_bytes": ("lower", "keeps larger output files"),
     "tools.outputs_total_max_bytes": ("lower", "keeps more output files"),
+    "tools.env_passthrough": ("loosen", "passes these credential variables to commands"),
     "compaction.threshold": ("neutral", "sets when to compact"),
     "compaction.keep_recent_tokens": ("neutral", "sets what compaction keeps"),
     "session.max_turns": ("lower", "lets a turn make more requests"),
@@ -602,6 +743,7 @@ WORKSPACE_RULES: dict[str, tuple[WorkspaceRule, str]] = {
     "sandbox.network": ("stricter", "gives commands the network"),
     "sandbox.hide": ("tighten", "hides these paths from commands"),
     "sandbox.backend": ("loosen", "picks the sandbox backend"),
+    **{f"hooks.{event}": ("loosen", f"runs these commands on {event}") for event in HOOK_EVENTS},
 }
 UNCLASSIFIED: tuple[WorkspaceRule, str] = ("loosen", "not known to be safe in an untrusted folder")
 _MODE_STRICTNESS = ("ask", "auto-edit", "auto", "yolo")  # strictest first

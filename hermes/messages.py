@@ -33,6 +33,7 @@ class Usage:
     prompt_tokens: int = 0
     completion_tokens: int = 0
     estimated: bool = False
+    cost: float | None = None  # USD, when the endpoint reports it (OpenRouter's usage.cost)
 
     @property
     def total_tokens(self) -> int:
@@ -40,10 +41,12 @@ class Usage:
 
     def __add__(self, other: Usage) -> Usage:
         """Both requests' tokens; an estimate if either part is one."""
+        costs = [c for c in (self.cost, other.cost) if c is not None]
         return Usage(
             self.prompt_tokens + other.prompt_tokens,
             self.completion_tokens + other.completion_tokens,
             self.estimated or other.estimated,
+            sum(costs) if costs else None,
         )
 
     def to_dict(self) -> dict[str, Any]:

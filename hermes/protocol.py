@@ -13,11 +13,14 @@ from dataclasses import dataclass, field
 from typing import Any, Literal, TypeAlias, get_args
 
 ApprovalDecision: TypeAlias = Literal["once", "always", "deny", "abort"]
-ApprovalMode: TypeAlias = Literal["ask", "auto-edit", "auto", "yolo"]
+ApprovalMode: TypeAlias = Literal["ask", "auto-edit", "auto", "yolo", "plan"]
 ToolClass: TypeAlias = Literal["read", "write", "exec"]
 CallStatus: TypeAlias = Literal["done", "failed", "denied", "cancelled", "interrupted"]
 
-APPROVAL_MODES: tuple[ApprovalMode, ...] = ("ask", "auto-edit", "auto", "yolo")
+# "plan": only read-class tools run until the user accepts a plan (hermes.engine.plan).
+APPROVAL_MODES: tuple[ApprovalMode, ...] = ("ask", "auto-edit", "auto", "yolo", "plan")
+TodoStatus: TypeAlias = Literal["pending", "in_progress", "completed"]
+TODO_STATUSES: tuple[TodoStatus, ...] = ("pending", "in_progress", "completed")
 APPROVAL_DECISIONS: tuple[ApprovalDecision, ...] = ("once", "always", "deny", "abort")
 
 
@@ -26,9 +29,11 @@ APPROVAL_DECISIONS: tuple[ApprovalDecision, ...] = ("once", "always", "deny", "a
 
 @dataclass(frozen=True)
 class UserTurn:
-    """A message from the user. Submitted during a turn, it is queued for the next step."""
+    """A message from the user. Submitted during a turn, it is queued for the next step.
+    ``model``: run this turn (only) with that model (a custom command's ``model:``)."""
 
     text: str
+    model: str = ""
 
 
 @dataclass(frozen=True)
@@ -201,6 +206,7 @@ class ToolCallEnd:
     diff: str = ""
     exit_code: int | None = None
     replay: bool = False
+    duration: float | None = None  # seconds from its start to its result
 
     @property
     def ok(self) -> bool:
@@ -222,18 +228,24 @@ class ApprovalRequested:
 class ApprovalResolved:
     call_id: str
     decision: ApprovalDecision
-    by: Literal["user", "policy", "grant"] = "user"
+    by: Literal["user", "policy", "grant", "hook"] = "user"
     reason: str = ""
 
 
 @dataclass(frozen=True)
 class TokenUsage:
+    """Tokens of the last request and of the session. ``estimated``: some of these were
+    counted locally because the server reported no usage (shown with "≈")."""
+
     prompt_tokens: int
     completion_tokens: int
     session_prompt_tokens: int
     session_completion_tokens: int
     context_tokens: int
     context_window: int
+    estimated: bool = False
+    session_cost: float | None = None  # USD the endpoint reported for the session so far
+    replay: bool = False  # the stored figures of a resumed session
 
 
 @dataclass(frozen=True)
@@ -320,6 +332,87 @@ class RewindDone:
     note: str = ""
 
 
+# -- hooks (hermes/hooks): user commands run on session, prompt and tool events
+
+
+@dataclass(frozen=True)
+class HookStarted:
+    """A hook command started (front ends show a hook that runs long as running)."""
+
+    run_id: str
+    event: str  # SessionStart, PreToolUse, ...
+    command: str
+    call_id: str = ""  # the tool call, for PreToolUse/PostToolUse
+
+
+@dataclass(frozen=True)
+class HookFinished:
+    """A hook command ended. ``exit_code`` None: killed (timeout, interrupt) or it
+    could not start. ``decision``: what it decided (deny, ask, allow, block, stop) or "".
+    ``message``: what the user should see (a reason, a warning), or ""."""
+
+    run_id: str
+    event: str
+    command: str
+    exit_code: int | None
+    duration_ms: float
+    outcome: str  # ok | blocked | error | timeout | interrupted
+    decision: str = ""
+    message: str = ""
+    call_id: str = ""
+
+
+@dataclass(frozen=True)
+class HookContext:
+    """Text a hook added to the conversation (the model sees it as a user message)."""
+
+    event: str
+    text: str
+    replay: bool = False
+
+
+# -- to-do list, plan mode, subagents (hermes/engine/todos.py, plan.py, subagents.py)
+
+
+@dataclass(frozen=True)
+class TodoItem:
+    """One entry of the session's to-do list."""
+
+    content: str
+    status: TodoStatus = "pending"
+
+
+@dataclass(frozen=True)
+class TodoUpdated:
+    """The session's to-do list as it is now (the whole list, every time)."""
+
+    items: tuple[TodoItem, ...]
+    replay: bool = False
+
+
+@dataclass(frozen=True)
+class ApprovalModeChanged:
+    """The engine changed the approval mode itself (a plan was accepted: back to the
+    mode chosen before planning)."""
+
+    mode: ApprovalMode
+    previous: ApprovalMode
+    reason: str = ""
+
+
+@dataclass(frozen=True)
+class SubagentEvent:
+    """An event of a subagent: the child session ``session_id`` started by the parent's
+    ``task`` call ``call_id``, tagged ``agent`` (the task's description). Call ids inside
+    are prefixed ``call_id/`` so they never collide with the parent's; an approval asked
+    inside is answered with ``ApprovalReply`` on that prefixed id, like any other."""
+
+    call_id: str
+    agent: str
+    session_id: str
+    event: Event
+
+
 Event: TypeAlias = (
     SessionStarted
     | TurnStarted
@@ -343,6 +436,12 @@ Event: TypeAlias = (
     | ConflictFound
     | UndoDone
     | RewindDone
+    | HookStarted
+    | HookFinished
+    | HookContext
+    | TodoUpdated
+    | ApprovalModeChanged
+    | SubagentEvent
 )
 
 _BY_NAME: dict[str, type] = {t.__name__: t for t in (*get_args(Op), *get_args(Event))}
@@ -353,8 +452,10 @@ def to_dict(message: Op | Event) -> dict[str, Any]:
     out: dict[str, Any] = {"type": type(message).__name__}
     for f in dataclasses.fields(message):
         value = getattr(message, f.name)
-        if f.name == "tool_calls":
+        if f.name in ("tool_calls", "items"):
             value = [dataclasses.asdict(c) for c in value]
+        elif f.name == "event":  # SubagentEvent: the child's event, nested
+            value = to_dict(value)
         elif isinstance(value, tuple):
             value = list(value)
         out[f.name] = value
@@ -379,6 +480,10 @@ def from_dict(data: dict[str, Any]) -> Op | Event:
         value = data[f.name]
         if f.name == "tool_calls":
             value = tuple(ToolCallView(**c) for c in value)
+        elif f.name == "items":
+            value = tuple(TodoItem(**c) for c in value)
+        elif f.name == "event" and isinstance(value, dict):
+            value = from_dict(value)
         elif isinstance(value, list):
             value = tuple(value)
         kwargs[f.name] = value

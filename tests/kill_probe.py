@@ -2,12 +2,16 @@
 
     python tests/kill_probe.py [--pause POINT] [--interactive] -- HERMES_ARGS...
 
-``--pause dispatch``: block forever when the first call of a batch is about to be marked
-running, i.e. after the assistant message with the calls was committed and before any
+``--pause dispatch``: block forever when the first call of a batch is about to be claimed
+(marked running), i.e. after the assistant message with the calls was committed and before any
 tool is dispatched. ``--pause result:ID``: block forever instead of committing the result
 of call ID (the tool ran; the other calls of the batch go on). On reaching the point the
 probe writes the file named by ``$KILL_PROBE_MARKER`` and never returns: the test sees
 the marker, then kills the process group.
+
+``--pause hold-claim``: once a call is claimed (its start committed), write the marker
+and wait until ``$KILL_PROBE_MARKER.go`` exists, then run it: another process can try to
+take the same call meanwhile.
 
 ``--interactive``: a minimal interactive front end for the real engine (approvals are
 asked, not decided by policy): each event is printed as one JSON line on stdout, and
@@ -28,7 +32,7 @@ from typing import Any
 
 from hermes import protocol as p
 from hermes.messages import Message
-from hermes.store.sessions import Store, StoredMessage
+from hermes.store.sessions import CallState, Store, StoredMessage
 
 
 def _reached(what: str) -> None:
@@ -41,19 +45,42 @@ def _reached(what: str) -> None:
         time.sleep(3600)
 
 
+def _hold(what: str) -> None:
+    """Like :func:`_reached`, but go on once the file ``$KILL_PROBE_MARKER.go`` exists."""
+    marker = os.environ["KILL_PROBE_MARKER"]
+    tmp = Path(marker + ".tmp")
+    tmp.write_text(what)
+    tmp.replace(marker)
+    go = Path(marker + ".go")
+    while not go.exists():
+        time.sleep(0.01)
+
+
 def install(point: str) -> None:
     """Patch the store so the process blocks at ``point``."""
     if point == "dispatch":
-        original_status = Store.set_call_status
+        original_claim = Store.claim_call
 
-        def set_call_status(
-            self: Store, session_id: str, call_id: str, status: str, reason: str = ""
-        ) -> None:
+        def claim_call(
+            self: Store, session_id: str, call_id: str, owner: str, status: str = "running"
+        ) -> CallState | None:
             if status == "running":
                 _reached(f"dispatch {call_id}")
-            original_status(self, session_id, call_id, status, reason)
+            return original_claim(self, session_id, call_id, owner, status)
 
-        Store.set_call_status = set_call_status  # type: ignore[method-assign]
+        Store.claim_call = claim_call  # type: ignore[method-assign]
+    elif point == "hold-claim":
+        original_claim = Store.claim_call
+
+        def claim_and_hold(
+            self: Store, session_id: str, call_id: str, owner: str, status: str = "running"
+        ) -> CallState | None:
+            holder = original_claim(self, session_id, call_id, owner, status)
+            if holder is None and status == "running":
+                _hold(f"claimed {call_id}")
+            return holder
+
+        Store.claim_call = claim_and_hold  # type: ignore[method-assign]
     elif point.startswith("result:"):
         call_id = point.removeprefix("result:")
         original_append = Store.append_message

@@ -11,6 +11,7 @@ from __future__ import annotations
 import difflib
 import os
 import stat
+import unicodedata
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import IO, Any
@@ -18,6 +19,7 @@ from typing import IO, Any
 from hermes.durable import write_atomic
 from hermes.execution.output import (
     BINARY_SAMPLE_BYTES,
+    DB_REFUSAL,
     cap_text,
     decode,
     display_path,
@@ -26,6 +28,7 @@ from hermes.execution.output import (
     unified_diff,
 )
 from hermes.execution.spec import ToolContext, ToolResult, ToolSpec
+from hermes.paths import hermes_home
 
 READ_MAX_CHARS = 100_000
 """Budget for one read_file result; past it the read stops early and says how to go on."""
@@ -41,6 +44,25 @@ def _int_arg(value: Any, default: int) -> int:
     return value if isinstance(value, int) and not isinstance(value, bool) else default
 
 
+_DB_SUFFIXES = (".db", ".db-wal", ".db-shm", ".db-journal")
+
+
+def _is_own_database(path: Path) -> bool:
+    """hermes' SQLite files however the path spells them: on a case-insensitive or
+    normalising file system ``HERMES.DB`` or a decomposed name is the same file, so the
+    folder is compared by identity and the name in a normal form."""
+    for p in (path, Path(os.path.realpath(path))):
+        name = unicodedata.normalize("NFC", p.name).casefold().rstrip(". ")
+        if not name.endswith(_DB_SUFFIXES):
+            continue
+        try:
+            if os.path.samefile(p.parent, hermes_home()):
+                return True
+        except (OSError, ValueError):
+            continue
+    return False
+
+
 def _path_arg(ctx: ToolContext, args: Mapping[str, Any]) -> tuple[Path, str] | ToolResult:
     raw = args.get("path")
     if not isinstance(raw, str) or not raw.strip():
@@ -51,6 +73,8 @@ def _path_arg(ctx: ToolContext, args: Mapping[str, Any]) -> tuple[Path, str] | T
     refused = protected_path_error(path)
     if refused:
         return _fail(refused)
+    if _is_own_database(path):
+        return _fail(f"Refused: {DB_REFUSAL} ({path})")
     return path, display_path(ctx, path)
 
 
@@ -284,6 +308,27 @@ def _line_numbers(text: str, needle: str, most: int = 5) -> list[int]:
 
 def patch(ctx: ToolContext, args: Mapping[str, Any]) -> ToolResult:
     """Replace an exact string in a file (once, or everywhere with ``replace_all``)."""
+    plan = _plan_patch(ctx, args)
+    if isinstance(plan, ToolResult):
+        return plan
+    target, shown, raw, data, times = plan
+    try:
+        atomic_write(target, data)
+    except OSError as exc:
+        return _fail(f"Cannot write {shown}: {exc.strerror or exc}")
+    diff = unified_diff(decode(raw), decode(data), shown)
+    noun = "occurrence" if times == 1 else "occurrences"
+    content = cap_text(
+        f"Patched {shown}: replaced {times} {noun}\n{diff}", ctx.limits.max_output_bytes
+    )
+    return ToolResult(ok=True, content=content, diff=diff)
+
+
+def _plan_patch(
+    ctx: ToolContext, args: Mapping[str, Any]
+) -> tuple[Path, str, bytes, bytes, int] | ToolResult:
+    """What a patch would write: ``(file, shown path, old bytes, new bytes, replacements)``,
+    or the failed result it would give, without writing anything."""
     checked = _path_arg(ctx, args)
     if isinstance(checked, ToolResult):
         return checked
@@ -333,17 +378,20 @@ def patch(ctx: ToolContext, args: Mapping[str, Any]) -> ToolResult:
         )
     new_text = text.replace(old_s, new_s) if replace_all else text.replace(old_s, new_s, 1)
     data = new_text.encode("utf-8", errors="surrogateescape")
+    return target, shown, raw, data, count if replace_all else 1
+
+
+def edit_problem(name: str, args: Mapping[str, Any], workspace: Path) -> str:
+    """Why a ``patch`` call cannot apply as things stand (the exact result it would fail
+    with: no such file, ``old_string`` not found or not unique...), or "" when it can. Run
+    before asking the user to approve it, so nobody approves an edit that fails."""
+    if name != "patch":
+        return ""
     try:
-        atomic_write(target, data)
+        plan = _plan_patch(ToolContext(workspace=workspace), args)
     except OSError as exc:
-        return _fail(f"Cannot write {shown}: {exc.strerror or exc}")
-    diff = unified_diff(decode(raw), decode(data), shown)
-    times = count if replace_all else 1
-    noun = "occurrence" if times == 1 else "occurrences"
-    content = cap_text(
-        f"Patched {shown}: replaced {times} {noun}\n{diff}", ctx.limits.max_output_bytes
-    )
-    return ToolResult(ok=True, content=content, diff=diff)
+        return f"Cannot read the file to patch: {exc.strerror or exc}"
+    return plan.content if isinstance(plan, ToolResult) else ""
 
 
 def preview_edit(name: str, args: Mapping[str, Any], path: Path, workspace: Path) -> str:

@@ -26,6 +26,9 @@ from typing import Any
 from hermes.config import ToolLimits
 from hermes.execution.output import OutputCapture, display_path, is_mostly_binary
 from hermes.execution.spec import ToolContext, ToolResult, ToolSpec
+from hermes.redact import child_environment
+from hermes.sandbox.backends import Sandbox, SandboxError, open_sandbox
+from hermes.sandbox.blocked import describe_block, find_block
 
 POLL_SECONDS = 0.03
 PIPE_GRACE_SECONDS = 0.5
@@ -47,6 +50,12 @@ ENV_OVERRIDES = {
 }
 EXIT_TIMEOUT = 124
 EXIT_INTERRUPTED = 130
+
+
+def command_environment(passthrough: tuple[str, ...] = ()) -> dict[str, str]:
+    """The environment of a command: hermes' own, without its credentials (unless passed
+    through by name, ``tools.env_passthrough``), plus :data:`ENV_OVERRIDES`."""
+    return {**child_environment(os.environ, passthrough), **ENV_OVERRIDES}
 
 
 def _fail(message: str) -> ToolResult:
@@ -158,6 +167,95 @@ def _group_has_live_members(pgid: int) -> bool:
     return False
 
 
+def _group_members(pgid: int) -> list[int]:
+    """The live (non-zombie) processes of group ``pgid``."""
+    if not _group_has_live_members(pgid):
+        return []
+    found = []
+    for pid, fields in _proc_stats():
+        if len(fields) > 2 and fields[2] == str(pgid).encode() and fields[0] != b"Z":
+            found.append(pid)
+    return found
+
+
+def _proc_stats() -> list[tuple[int, list[bytes]]]:
+    """``(pid, fields after the command name)`` of every process in /proc."""
+    out = []
+    try:
+        entries = os.listdir("/proc")
+    except OSError:
+        return []
+    for entry in entries:
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat", "rb") as f:
+                out.append((int(entry), f.read().rsplit(b")", 1)[1].split()))
+        except (OSError, IndexError):
+            continue
+    return out
+
+
+def pipe_holders(fd: int) -> list[str]:
+    """Other processes holding the pipe behind ``fd`` open, as ``pid N (name)``: after the
+    command's group is gone, these left it (``setsid``, a daemon) and may still run."""
+    try:
+        target = f"pipe:[{os.fstat(fd).st_ino}]"
+    except OSError:
+        return []
+    me = os.getpid()
+    found = []
+    for pid, _ in _proc_stats():
+        if pid == me:
+            continue
+        try:
+            fds = os.listdir(f"/proc/{pid}/fd")
+        except OSError:
+            continue
+        for name in fds:
+            try:
+                if os.readlink(f"/proc/{pid}/fd/{name}") == target:
+                    found.append(pid)
+                    break
+            except OSError:
+                continue
+    return describe_pids(found)
+
+
+def describe_pids(pids: list[int]) -> list[str]:
+    """``pid N (name)`` for each pid, its command name read from /proc when possible."""
+    out = []
+    for pid in pids:
+        try:
+            with open(f"/proc/{pid}/comm", encoding="utf-8", errors="replace") as f:
+                out.append(f"pid {pid} ({f.read().strip()})")
+        except OSError:
+            out.append(f"pid {pid}")
+    return out
+
+
+def _leftover_lines(background: bool, survivors: list[str], escaped: list[str]) -> list[str]:
+    """What the result says about processes the command left: only what was verified."""
+    lines = []
+    if background and not survivors:
+        lines.append(
+            "[background processes of the command that still held the output were stopped; "
+            "redirect their output (cmd > file 2>&1 &) to keep them running]"
+        )
+    if survivors:
+        lines.append(
+            f"[still alive after SIGKILL to the command's process group, may still be "
+            f"running: {', '.join(survivors)}]"
+        )
+    if escaped:
+        lines.append(
+            "[a process the command started outside its process group (e.g. with setsid) "
+            f"still holds the output and may still be running: {', '.join(escaped)}; "
+            "hermes could not stop it and stopped reading its output]"
+        )
+    return lines
+
+
 def kill_group(proc: subprocess.Popen[bytes], pgid: int) -> None:
     """SIGINT, then SIGTERM, then SIGKILL to the process group, stopping once it is gone."""
     for sig, wait in KILL_STEPS:
@@ -175,15 +273,13 @@ def kill_group(proc: subprocess.Popen[bytes], pgid: int) -> None:
 
 
 def _status_line(
-    reason: str | None, returncode: int, elapsed: float, timeout: float
+    reason: str | None, returncode: int, elapsed: float, timeout: float, killed: bool = True
 ) -> tuple[str, int]:
+    group = "process group killed" if killed else "process group signalled, not all of it gone"
     if reason == "timeout":
-        return f"[timed out after {timeout:g} s; process group killed]", EXIT_TIMEOUT
+        return f"[timed out after {timeout:g} s; {group}]", EXIT_TIMEOUT
     if reason == "interrupted":
-        return (
-            f"[interrupted by user after {elapsed:.1f} s; process group killed]",
-            EXIT_INTERRUPTED,
-        )
+        return f"[interrupted by user after {elapsed:.1f} s; {group}]", EXIT_INTERRUPTED
     if returncode < 0:
         try:
             name = signal.Signals(-returncode).name
@@ -208,6 +304,13 @@ def terminal(ctx: ToolContext, args: Mapping[str, Any]) -> ToolResult:
             return _fail(f"workdir {display_path(ctx, cwd)} {what}")
     if ctx.cancel.is_set():
         return _fail("[interrupted by user before the command started]")
+    try:
+        sandbox = _sandbox(ctx)
+    except SandboxError as exc:
+        return _fail(str(exc))
+    argv = shell_argv(command)
+    if sandbox is not None:
+        argv = sandbox.command(argv, cwd)
     capture = OutputCapture(
         ctx.limits.max_output_bytes,
         ctx.output_dir,
@@ -216,12 +319,12 @@ def terminal(ctx: ToolContext, args: Mapping[str, Any]) -> ToolResult:
     )
     try:
         proc = subprocess.Popen(
-            shell_argv(command),
+            argv,
             stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             cwd=cwd,
-            env={**os.environ, **ENV_OVERRIDES},
+            env=command_environment(ctx.limits.env_passthrough),
             start_new_session=True,
         )
     except (OSError, ValueError) as exc:
@@ -232,6 +335,7 @@ def terminal(ctx: ToolContext, args: Mapping[str, Any]) -> ToolResult:
     started = time.monotonic()
     reason: str | None = None
     background = False
+    escaped: list[str] = []  # outside the group, still holding the output: maybe running
     try:
         while proc.poll() is None:
             if ctx.cancel.wait(POLL_SECONDS):
@@ -245,13 +349,16 @@ def terminal(ctx: ToolContext, args: Mapping[str, Any]) -> ToolResult:
         else:
             reader.join(PIPE_GRACE_SECONDS)
             if reader.is_alive():
-                background = True
+                background = _group_has_live_members(proc.pid)  # else only escaped ones
                 kill_group(proc, proc.pid)
     finally:
         reader.join(2.0)
         if reader.is_alive():  # something outside the group still holds the pipe
+            escaped = pipe_holders(proc.stdout.fileno())
             reader.stop.set()
             reader.join(1.0)
+        # Said only when verified: a killed group may keep an unkillable member.
+        survivors = describe_pids(_group_members(proc.pid)) if reason or background else []
         if proc.poll() is None:
             proc.kill()
         proc.wait()
@@ -259,21 +366,38 @@ def terminal(ctx: ToolContext, args: Mapping[str, Any]) -> ToolResult:
         capture.close()
     elapsed = time.monotonic() - started
     text = capture.render().rstrip("\n")
-    status, exit_code = _status_line(reason, proc.returncode, elapsed, timeout)
+    status, exit_code = _status_line(reason, proc.returncode, elapsed, timeout, not survivors)
     parts = [note] if note else []
     parts.append(text or "(no output)")
-    if background:
-        parts.append(
-            "[background processes still holding the output were stopped; "
-            "redirect their output (cmd > file 2>&1 &) to keep them running]"
-        )
+    parts.extend(_leftover_lines(background, survivors, escaped))
+    blocked = ""
+    if sandbox is not None:
+        line, blocked = _sandbox_line(sandbox, text, exit_code)
+        parts.append(line)
     parts.append(status)
     return ToolResult(
         ok=reason is None and exit_code == 0,
         content="\n".join(parts),
         exit_code=exit_code,
         full_output_path=str(capture.path) if capture.path else None,
+        sandbox_blocked=blocked,
     )
+
+
+def _sandbox(ctx: ToolContext) -> Sandbox | None:
+    """The sandbox the command runs in (None: the caller asked for none)."""
+    if ctx.sandbox is None:
+        return None
+    return open_sandbox(ctx.sandbox, ctx.workspace)
+
+
+def _sandbox_line(sandbox: Sandbox, output: str, exit_code: int) -> tuple[str, str]:
+    """The result's sandbox line, and what was blocked ("network", "write" or "")."""
+    found = find_block(sandbox, output) if exit_code != 0 else None
+    if found is None:
+        return f"[{sandbox.summary()}]", ""
+    line = describe_block(sandbox, found, os.environ.get("HOME", ""))
+    return line, found.kind if found.kind != "hidden" else ""
 
 
 TERMINAL = ToolSpec(

@@ -20,6 +20,7 @@ from typing import Any, Literal, Protocol
 
 from hermes.durable import write_atomic
 from hermes.protocol import ExecutorStats, to_dict
+from hermes.redact import redact_json
 
 Status = Literal["passed", "failed", "error", "timeout"]
 STATUSES: tuple[Status, ...] = ("passed", "failed", "error", "timeout")
@@ -188,6 +189,12 @@ def _read_objects(path: Path) -> tuple[list[dict[str, Any]], bool]:
     return objects, damaged
 
 
+def _redacted(obj: dict[str, Any]) -> dict[str, Any]:
+    out = redact_json(obj)
+    assert isinstance(out, dict)
+    return out
+
+
 def _rewrite(path: Path, objects: Iterable[dict[str, Any]]) -> None:
     text = "".join(json.dumps(obj, ensure_ascii=False) + "\n" for obj in objects)
     write_atomic(path, text.encode("utf-8"))
@@ -261,11 +268,12 @@ class RunDir:
         return marks
 
     def record(self, outcome: TaskOutcome) -> None:
-        """Write a finished task: its trajectory, then its result line (the commit)."""
+        """Write a finished task: its trajectory, then its result line (the commit); every
+        string in them redacted (:func:`hermes.redact.redact_json`)."""
         with self._lock:
             if outcome.trajectory is not None:
-                append_line(self.trajectories_path, outcome.trajectory)
-            append_line(self.results_path, outcome.result.to_json())
+                append_line(self.trajectories_path, _redacted(outcome.trajectory))
+            append_line(self.results_path, _redacted(outcome.result.to_json()))
             self.finished[outcome.result.id] = outcome.result
 
     def write_summary(self, summary: dict[str, Any]) -> None:

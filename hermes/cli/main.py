@@ -17,9 +17,33 @@ from hermes.cli.common import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE
 
 
 class _Parser(argparse.ArgumentParser):
+    json_errors = ""  # "json"/"stream-json": a usage error is also printed as JSON on stdout
+
     def error(self, message: str) -> None:  # type: ignore[override]
         self.print_usage(sys.stderr)
+        if self.json_errors:
+            print(_failure_json(f"usage: {message}", self.json_errors), flush=True)
         self.exit(EXIT_USAGE, f"hermes: error: {message}\nRun 'hermes --help' for the options.\n")
+
+
+def _json_format(argv: Sequence[str]) -> str:
+    """``json`` or ``stream-json`` when ``argv`` asks for that headless output, else ""."""
+    for i, token in enumerate(argv):
+        value = None
+        if token == "--output-format" and i + 1 < len(argv):
+            value = argv[i + 1]
+        elif token.startswith("--output-format="):
+            value = token.partition("=")[2]
+        if value in ("json", "stream-json"):
+            return value
+    return ""
+
+
+def _failure_json(message: str, fmt: str) -> str:
+    """The one JSON line a headless run that failed outside its turn prints."""
+    from hermes.frontends.headless import failure_json
+
+    return failure_json(message, "stream-json" if fmt == "stream-json" else "json")
 
 
 # Each subcommand lives in hermes/cli/<name>.py with a register(subparsers) function.
@@ -30,6 +54,7 @@ SUBCOMMANDS: dict[str, str] = {
     "approvals": "list or revoke approval rules",
     "facts": "list, add and forget remembered facts",
     "mcp": "list configured MCP servers and their tools",
+    "hooks": "list the configured hooks and the file each comes from",
     "batch": "run many tasks as headless sessions",
     "trust": "trust a folder's .hermes config; list or revoke trusted folders",
 }
@@ -65,6 +90,13 @@ def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
     )
     parser.add_argument("--model", help="model name (else model.name in config)")
     parser.add_argument(
+        "--text-tool-calls",
+        choices=("auto", "true", "false"),
+        help="read tool calls the model writes as text: auto (default: detected per "
+        "endpoint and remembered), true or false (same as model.text_tool_calls, "
+        "HERMES_TEXT_TOOL_CALLS)",
+    )
+    parser.add_argument(
         "--base-url", help="OpenAI-compatible endpoint, e.g. http://localhost:11434/v1"
     )
     parser.add_argument("--api-key", help="API key (else HERMES_API_KEY or OPENAI_API_KEY)")
@@ -76,9 +108,21 @@ def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
     )
     parser.add_argument(
         "--approval-mode",
-        choices=("ask", "auto-edit", "yolo"),
+        choices=("ask", "auto-edit", "auto", "yolo"),
         help="ask (default): writes and commands ask; auto-edit: edits go "
-        "through; yolo: nothing asks except catastrophic commands",
+        "through; auto: edits and sandboxed commands go through, leaving the sandbox "
+        "asks; yolo: nothing asks except catastrophic commands",
+    )
+    parser.add_argument(
+        "--plan",
+        action="store_true",
+        help="start in plan mode: only reads run until you accept the model's plan; with "
+        "-p, print the plan and exit",
+    )
+    parser.add_argument(
+        "--no-sandbox",
+        action="store_true",
+        help="run commands and MCP servers without the OS sandbox (sandbox.mode: off)",
     )
     parser.add_argument(
         "--max-turns", type=int, metavar="N", help="stop a turn after N model requests"
@@ -122,7 +166,10 @@ def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run hermes; returns the exit code."""
     argv = list(sys.argv[1:] if argv is None else argv)
-    args = build_parser(argv).parse_args(argv)
+    parser = build_parser(argv)
+    if isinstance(parser, _Parser):
+        parser.json_errors = _json_format(argv)
+    args = parser.parse_args(argv)
     try:
         if args.command is not None:
             code: int = args.func(args)
@@ -181,24 +228,65 @@ def _run_interactive(args: argparse.Namespace) -> int:
     return code if isinstance(code, int) else EXIT_OK
 
 
+def _headless_failure(args: argparse.Namespace, message: str, code: int) -> int:
+    """A ``hermes -p`` run that failed before or outside its turn: the error line, and
+    with ``--output-format json|stream-json`` one JSON object saying so on stdout."""
+    err(message)
+    if args.output_format in ("json", "stream-json"):
+        print(_failure_json(message, args.output_format), flush=True)
+    return code
+
+
 def _run_headless(args: argparse.Namespace) -> int:
     from hermes.engine.startup import StartupError, prepare_session
 
     if not args.prompt.strip():
-        err("the prompt given with -p is empty")
-        return EXIT_USAGE
+        return _headless_failure(args, "the prompt given with -p is empty", EXIT_USAGE)
     try:
+        args.prompt = _command_prompt(args)  # "/name args": a custom command file
         setup = prepare_session(args, interactive=False)
     except StartupError as exc:
-        err(str(exc))
-        return exc.exit_code
+        return _headless_failure(args, str(exc), exc.exit_code)
+    except Exception as exc:
+        if args.output_format == "text":
+            raise  # a bug: its traceback helps
+        return _headless_failure(args, f"{type(exc).__name__}: {exc}", EXIT_FAILED)
     from hermes.frontends.headless import run_headless
 
     try:
         outcome = asyncio.run(run_headless(setup.engine, args.prompt, args.output_format))
+    except Exception as exc:
+        if args.output_format == "text":
+            raise
+        return _headless_failure(args, f"the run failed: {type(exc).__name__}: {exc}", EXIT_FAILED)
     finally:
         setup.close()
+    if outcome.signal is not None:
+        return 128 + outcome.signal
     return EXIT_FAILED if outcome.is_error else EXIT_OK
+
+
+def _command_prompt(args: argparse.Namespace) -> str:
+    """``hermes -p "/name args"`` runs the custom command file ``/name`` (its ``model``
+    too, unless --model is given); any other prompt is sent as written."""
+    from hermes.frontends.common.complete import SLASH_COMMANDS, parse_slash
+
+    parsed = parse_slash(args.prompt)
+    if parsed is None:
+        return str(args.prompt)
+    from hermes.engine.startup import workspace_from
+    from hermes.skills.commands import discover_commands, expand_line
+
+    trusted = True if getattr(args, "trust_workspace", False) else None
+    scan = discover_commands(workspace_from(args), reserved=SLASH_COMMANDS, trusted=trusted)
+    for warning in scan.warnings:
+        print(f"hermes: warning: {warning}", file=sys.stderr)
+    expanded = expand_line(scan, *parsed)
+    if expanded is None:
+        return str(args.prompt)
+    if expanded.command.model and not getattr(args, "model", None):
+        args.model = expanded.command.model
+    return expanded.prompt
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -42,7 +42,7 @@ def cmd_list(args: argparse.Namespace) -> int:
     if args.timeout is not None and args.timeout <= 0:
         err("--timeout must be positive")
         return EXIT_USAGE
-    statuses = probe_sync(config.mcp, workspace, args.timeout)
+    statuses = probe_sync(config.mcp, workspace, args.timeout, config.sandbox)
     if args.json:
         print(json.dumps([status_json(s) for s in statuses], ensure_ascii=False))
     else:

@@ -9,6 +9,7 @@ confirmation.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import sys
 import time
@@ -19,6 +20,7 @@ from hermes import protocol
 from hermes.cli import checkpoints as cli_checkpoints
 from hermes.cli.common import EXIT_FAILED, EXIT_OK, EXIT_USAGE, ago, err, with_store, workspace_arg
 from hermes.store.export import export_jsonl, export_markdown
+from hermes.store.hook_runs import HookRunRecord, hook_runs
 from hermes.store.records import HIT_END, HIT_START
 from hermes.store.sessions import ModelCallRecord, SessionRecord, Store
 
@@ -44,6 +46,11 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "--calls",
         action="store_true",
         help="the recorded model requests: size, latency, usage, retries, errors",
+    )
+    p.add_argument(
+        "--hooks",
+        action="store_true",
+        help="the hook runs: event, command, duration, exit code, decision",
     )
     p.set_defaults(func=cmd_show)
 
@@ -104,6 +111,7 @@ def call_json(c: ModelCallRecord) -> dict[str, Any]:
         "retries": c.retries,
         "prompt_tokens": c.prompt_tokens,
         "completion_tokens": c.completion_tokens,
+        "usage_estimated": c.usage_estimated,
         "finish_reason": c.finish_reason,
         "error": c.error,
     }
@@ -152,6 +160,8 @@ def cmd_show(args: argparse.Namespace) -> int:
             ]
             if args.calls:
                 data["model_calls"] = [call_json(c) for c in calls]
+            if args.hooks:
+                data["hook_runs"] = [dataclasses.asdict(r) for r in hook_runs(store, record.id)]
             print(json.dumps(data, ensure_ascii=False))
             return EXIT_OK
         print(f"session {record.id}  {record.title or '(untitled)'}")
@@ -162,6 +172,9 @@ def cmd_show(args: argparse.Namespace) -> int:
         )
         if args.calls:
             _print_calls(calls, sys.stdout)
+            return EXIT_OK
+        if args.hooks:
+            _print_hook_runs(hook_runs(store, record.id), sys.stdout)
             return EXIT_OK
         for m in stored:
             msg = m.message
@@ -178,6 +191,28 @@ def cmd_show(args: argparse.Namespace) -> int:
     return with_store(body)
 
 
+def _print_hook_runs(runs: list[HookRunRecord], out: TextIO) -> None:
+    if not runs:
+        print("  no hook runs recorded", file=out)
+        return
+    print(
+        f"  {'when':<19}  {'event':<16}  {'took':>8}  {'exit':>4}  {'outcome':<11}  "
+        "decision  command",
+        file=out,
+    )
+    for r in runs:
+        when = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(r.started_at))
+        code = "-" if r.exit_code is None else str(r.exit_code)
+        tool = f" [{r.tool_name} {r.call_id}]" if r.call_id else ""
+        print(
+            f"  {when:<19}  {r.event:<16}  {r.duration_ms:>6.0f}ms  {code:>4}  "
+            f"{r.outcome:<11}  {r.decision or '-':<8}  {r.command}{tool}",
+            file=out,
+        )
+        if r.message:
+            print(f"      {r.message.splitlines()[0][:200]}", file=out)
+
+
 def _print_calls(calls: list[ModelCallRecord], out: TextIO) -> None:
     if not calls:
         print("  no model requests recorded", file=out)
@@ -189,7 +224,8 @@ def _print_calls(calls: list[ModelCallRecord], out: TextIO) -> None:
     )
     for i, c in enumerate(calls, 1):
         when = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(c.created_at))
-        tokens = f"{c.prompt_tokens}/{c.completion_tokens}"
+        # "≈": counted by hermes, the server reported no usage
+        tokens = ("≈" if c.usage_estimated else "") + f"{c.prompt_tokens}/{c.completion_tokens}"
         result = f"error: {c.error}" if c.error else c.finish_reason
         print(
             f"  {i:>3}  {when:<19}  {_size(c.request_bytes):>10}  {c.message_count:>5}  "
@@ -199,6 +235,8 @@ def _print_calls(calls: list[ModelCallRecord], out: TextIO) -> None:
     total = sum(c.latency_ms for c in calls)
     errors = sum(1 for c in calls if c.error)
     print(f"  {len(calls)} requests, {total / 1000:.1f} s in total, {errors} failed", file=out)
+    if any(c.usage_estimated for c in calls):
+        print("  ≈ tokens counted by hermes: the server reported no usage", file=out)
 
 
 def cmd_search(args: argparse.Namespace) -> int:
@@ -234,10 +272,24 @@ def cmd_search(args: argparse.Namespace) -> int:
     return with_store(body)
 
 
+def _know_credentials() -> None:
+    """Register the credentials hermes would use here (loading the config does it)."""
+    import os
+
+    from hermes.config import ConfigError, ModelConfig, load_config
+    from hermes.redact import register_credentials
+
+    try:
+        load_config(Path.cwd())
+    except ConfigError:  # a broken config must not stop an export; the env still counts
+        register_credentials(None, ModelConfig().api_key_env, os.environ)
+
+
 def cmd_export(args: argparse.Namespace) -> int:
     """``hermes sessions export ID --format md|jsonl``."""
 
     def body(store: Store) -> int:
+        _know_credentials()  # so the export redacts this user's keys, whatever their shape
         record = store.get_session(args.id)
         stored = store.load_messages(record.id)
         text = (

@@ -12,18 +12,25 @@ from pathlib import Path
 
 from hermes import protocol as p
 from hermes.config import Config
-from hermes.engine import checkpoint_hooks, memory_hooks
+from hermes.engine import (
+    checkpoint_hooks,
+    endpoint_hooks,
+    hook_calls,
+    memory_hooks,
+    session_tools,
+)
 from hermes.engine.resume import restore, run_pending
 from hermes.engine.state import SessionState
 from hermes.engine.turn import run_turn
+from hermes.engine.turn_model import model_for_turn
 from hermes.engine.view import Unanswered
 from hermes.execution.executor import Executor, TurnAbort
 from hermes.execution.spec import ToolRegistry
 from hermes.mcp.client import McpManager
 from hermes.model import make_model_client
-from hermes.model.endpoint import DEFAULT_CONTEXT_WINDOW
 from hermes.paths import outputs_dir
 from hermes.safety.policy import ApprovalPolicy
+from hermes.sandbox.backends import sandbox_status
 from hermes.store.sessions import SessionRecord, Store, StoredMessage, StoreError
 
 _CLOSED = object()
@@ -53,11 +60,13 @@ class Engine:
         self._closed = False
         self._model_name = model_name
         state.emit = self._emit
+        self._agent_notes = session_tools.install(state)  # exit_plan_mode, task
         self.mcp = McpManager(
             state.config.mcp,
             state.registry,
             workspace=state.workspace,
             notify=lambda message: self._emit(p.Warning(message)),
+            sandbox=state.config.sandbox,
         )
 
     @classmethod
@@ -78,7 +87,9 @@ class Engine:
         executor = executor or Executor(
             config.tools.read_pool_size, batch_window_ms=config.tools.batch_window_ms
         )
-        model = make_model_client(config.model, config.api_key)
+        # What earlier sessions learned about this endpoint (hermes.engine.endpoint_hooks).
+        profile = endpoint_hooks.cached_profile(config.model)
+        model = make_model_client(config.model, config.api_key, profile)
         record = resume or store.create_session(
             str(workspace), model.config.name, config.approvals.mode
         )
@@ -100,7 +111,7 @@ class Engine:
             interactive=interactive,
             emit=lambda ev: None,
             system_prompt=system_prompt,
-            context_window=model.config.context_window or DEFAULT_CONTEXT_WINDOW,
+            context_window=endpoint_hooks.initial_window(model.config),
             outputs_dir=outputs_dir(),
             prompt_tokens=record.prompt_tokens,
             completion_tokens=record.completion_tokens,
@@ -112,6 +123,7 @@ class Engine:
     def _emit(self, event: p.Event) -> None:
         if not self._closed:
             self._queue.put_nowait(event)
+            hook_calls.notify(self.state, event)  # Notification hooks: approval, turn end
 
     async def events(self) -> AsyncIterator[p.Event]:
         """Every event in order, until the session shuts down."""
@@ -130,6 +142,8 @@ class Engine:
         s = self.state
         self.mcp.start()
         stored = await asyncio.to_thread(s.store.load_messages, s.id) if self._resumed else []
+        sandbox = await asyncio.to_thread(sandbox_status, s.config.sandbox, s.workspace)
+        s.policy.sandboxed = sandbox.confined
         self._emit(
             p.SessionStarted(
                 session_id=s.id,
@@ -138,13 +152,18 @@ class Engine:
                 approval_mode=s.policy.mode,
                 resumed=self._resumed,
                 title=s.title,
+                sandbox=sandbox.label,
             )
         )
+        if not sandbox.confined:  # never silently: every front end shows warnings
+            self._emit(p.Warning(sandbox.detail, kind="sandbox"))
+        await session_tools.start(s, self._resumed, self._agent_notes)  # to-dos, plan mode
         if self._resumed:
             await self._restore(stored)
             if self._pending and s.interactive:
                 # Calls that never ran are offered again now, before any new message.
                 self._turn = asyncio.create_task(self._run(None))
+        hook_calls.start_session(s, resumed=self._resumed)  # SessionStart, in the background
 
     async def _restore(self, stored: list[StoredMessage], *, replay: bool = True) -> None:
         self._pending = await restore(self.state, stored, emit=self._emit, replay=replay)
@@ -158,11 +177,16 @@ class Engine:
     async def submit(self, op: p.Op) -> None:
         """Hand the engine one op. Never blocks on a running turn."""
         s = self.state
+        if await session_tools.handle(s, op):  # subagents' approvals, plan mode
+            return
         if isinstance(op, p.UserTurn):
             if self.busy or s.queued_user:  # leftovers of a stopped turn were typed first
                 s.queued_user.append(op.text)
+            if op.model and (self.busy or s.queued_user):
+                self._emit(p.Warning(f"queued with the session's model, not {op.model}"))
             if not self.busy:
-                self._turn = asyncio.create_task(self._run(None if s.queued_user else op.text))
+                text = None if s.queued_user else op.text
+                self._turn = asyncio.create_task(self._run(text, op.model))
         elif isinstance(op, p.Interrupt):
             await self._interrupt()
             if s.queued_user and not self._closed:  # messages typed during the turn go now
@@ -192,12 +216,13 @@ class Engine:
         elif isinstance(op, p.Shutdown):
             await self._interrupt()
             await memory_hooks.finish_session(s)  # facts from the last turns
+            await hook_calls.end_session(s)
             await self.mcp.stop()
             await s.model.aclose()
             self._closed = True
             self._queue.put_nowait(_CLOSED)
 
-    async def _run(self, text: str | None) -> None:
+    async def _run(self, text: str | None, model: str = "") -> None:
         s = self.state
         interrupted = False
         try:
@@ -220,9 +245,12 @@ class Engine:
                     return
             if text is None and s.queued_user:
                 text = s.queued_user.pop(0)
+            if text is not None:  # UserPromptSubmit hooks may drop it
+                text = await hook_calls.before_turn(s, text)
             if text is not None:
                 await checkpoint_hooks.begin_turn(s, text)
-                await run_turn(s, text)
+                async with model_for_turn(s, model):  # a custom command's model: this turn
+                    await run_turn(s, text)
                 memory_hooks.schedule_fact_scan(s)
         except asyncio.CancelledError:
             interrupted = True

@@ -1,10 +1,14 @@
 """Where compaction and fact extraction meet the turn loop, the engine and the CLI.
 
-- :func:`before_request` (turn loop, before each model request): resolves the window,
-  counts the view (the provider's reported prompt tokens when it gave them, plus the
-  messages since), compacts at the threshold, and folds old tool outputs to digests
-  when the request would still not fit.
-- :func:`note_usage` (turn loop, after each reply): remembers the reported prompt tokens.
+- :func:`before_request` (turn loop, before each model request): resolves the window
+  (:mod:`hermes.engine.endpoint_hooks`, never while a request streams), counts the view
+  (the provider's reported prompt tokens when it gave them, plus the messages since),
+  compacts at the threshold, and folds old tool outputs to digests when the request
+  would still not fit.
+- :func:`note_usage` (turn loop, after each reply): remembers the reported prompt tokens
+  (never an estimate: compaction is not anchored on a guess).
+- :func:`overflow_of` / :func:`fold_for_overflow` / :func:`does_not_fit` (turn loop, when
+  a request did not fit the window): fold or digest once, else say what does not fit.
 - :func:`compact_now` / :func:`request_compaction` (engine, ``Compact`` op).
 - :func:`restore` (engine, resume): rebuilds the compacted view from the store.
 - :func:`schedule_fact_scan` / :func:`finish_session` (engine): the rule-based extractor
@@ -17,10 +21,12 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from hermes import protocol as p
-from hermes.memory.budget import ContextBudget, digest_results, plan_digest
+from hermes.engine import endpoint_hooks, hook_calls
+from hermes.memory.budget import ContextBudget, digest_line, digest_results, plan_digest
 from hermes.memory.compaction import (
     CompactionFailed,
     CompactionRecord,
@@ -33,8 +39,9 @@ from hermes.memory.compaction import (
     record_compaction,
 )
 from hermes.memory.facts.store import FactStore
-from hermes.messages import Message
-from hermes.model.endpoint import resolve_context_window
+from hermes.messages import Message, ToolCall
+from hermes.model.base import ModelContextOverflow, ModelEmptyStream, ModelError
+from hermes.model.endpoint import guess_window, lookup_window, window_from_error
 from hermes.tokens import TokenCounter, encoding_for_model
 
 if TYPE_CHECKING:
@@ -82,31 +89,11 @@ async def _budget(
     return budget
 
 
-def _start_window_lookup(state: SessionState) -> ContextTracker:
-    """Take the window from config, else start asking the endpoint (not awaited)."""
+async def _resolve_window(state: SessionState) -> ContextTracker:
+    """The window for the next request (config, the endpoint's cached profile, or the
+    endpoint asked now, before the request is sent)."""
     tr = tracker(state)
-    name = state.model.config.name
-    configured = state.config.model.context_window
-    if tr.window_model != name:
-        tr.window_model = name
-        tr.window = configured or tr.window or state.context_window
-        if not configured:
-            tr.window_task = asyncio.create_task(
-                resolve_context_window(None, state.model.list_models, name)
-            )
-    return tr
-
-
-async def _resolve_window(state: SessionState, *, wait: bool) -> ContextTracker:
-    """The window as known now; ``wait`` waits for the endpoint's answer if one is due."""
-    tr = _start_window_lookup(state)
-    task = tr.window_task
-    if task is not None and (wait or task.done()):
-        window, warning = await asyncio.shield(task)
-        tr.window_task = None
-        tr.window = window
-        if warning:
-            state.emit(p.Warning(warning))
+    tr.window = await endpoint_hooks.ensure_window(state)
     state.context_window = tr.window
     return tr
 
@@ -124,11 +111,9 @@ def _fits_by_bytes(state: SessionState, window: int, threshold: float) -> bool:
     return total < limit
 
 
-async def ensure_budget(state: SessionState, *, wait: bool) -> ContextBudget:
-    """Resolve the window (config, else ``/models`` in the background, else the default
-    with a warning) and build the budget. ``wait`` waits for the endpoint's answer; the
-    first request of a new session does not (nothing could be folded yet anyway)."""
-    tr = await _resolve_window(state, wait=wait)
+async def ensure_budget(state: SessionState) -> ContextBudget:
+    """Resolve the window (see :func:`_resolve_window`) and build the budget."""
+    tr = await _resolve_window(state)
     budget = await _budget(tr, state.config, state.model, state.emit)
     state.context_window = budget.window
     return budget
@@ -144,24 +129,27 @@ async def _tokens(state: SessionState, budget: ContextBudget, schemas: Sequence[
     return await asyncio.to_thread(budget.count, state.model_view(), schemas)
 
 
-def note_usage(state: SessionState, view_length: int, prompt_tokens: int) -> None:
+def note_usage(
+    state: SessionState, view_length: int, prompt_tokens: int, *, estimated: bool = False
+) -> None:
     """After a reply: the provider counted ``prompt_tokens`` for a view of ``view_length``
-    messages (system included); later counts start from it."""
-    tracker(state).anchor = (view_length - 1, prompt_tokens) if prompt_tokens > 0 else None
+    messages (system included); later counts start from it. An ``estimated`` count (the
+    server reported none) is no anchor: the budget's own count is closer."""
+    anchored = prompt_tokens > 0 and not estimated
+    tracker(state).anchor = (view_length - 1, prompt_tokens) if anchored else None
 
 
 async def before_request(state: SessionState) -> None:
     """Before each model request: compact at the threshold (or when asked), and fold
     old tool outputs to digests if the request would still not fit the window."""
-    tr = tracker(state)
+    tr = await _resolve_window(state)
     forced = tr.manual_pending
+    # Until something could need folding, skip loading the encoding (~0.2 s of CPU):
+    # a new session's first request must not wait for it.
     if not forced and tr.budget is None:
-        # Until something could need folding, skip loading the encoding (~0.2 s of CPU):
-        # a new session's first request must not wait for it.
-        await _resolve_window(state, wait=len(state.history) > 1)
         if _fits_by_bytes(state, tr.window, state.config.compaction.threshold):
             return
-    budget = await ensure_budget(state, wait=forced or len(state.history) > 1)
+    budget = await ensure_budget(state)
     schemas = state.tool_schemas()
     tokens = await _tokens(state, budget, schemas)
     if forced or (tokens >= budget.limit and state.turns >= tr.retry_turn):
@@ -181,7 +169,7 @@ def request_compaction(state: SessionState) -> None:
 
 async def compact_now(state: SessionState) -> bool:
     """``Compact`` while idle: compact now, whatever the threshold. True when folded."""
-    budget = await ensure_budget(state, wait=True)
+    budget = await ensure_budget(state)
     tokens = await _tokens(state, budget, state.tool_schemas())
     return await _compact(state, budget, tokens, manual=True) is not None
 
@@ -200,15 +188,23 @@ def _compactor(state: SessionState, budget: ContextBudget) -> Compactor:
 
 
 async def _compact(
-    state: SessionState, budget: ContextBudget, tokens: int, *, manual: bool
+    state: SessionState,
+    budget: ContextBudget,
+    tokens: int,
+    *,
+    manual: bool,
+    overflow: bool = False,
 ) -> FoldOutcome | None:
+    await hook_calls.pre_compact(state, manual=manual)  # PreCompact hooks
     tr = tracker(state)
     emit = state.emit
     snapshot = list(state.history)
 
     def announce(turns: int) -> None:
         why = (
-            "on request"
+            "(the request did not fit the window)"
+            if overflow
+            else "on request"
             if manual
             else f"({tokens * 100 // budget.window}% reached the {budget.threshold:.0%} threshold)"
         )
@@ -251,7 +247,7 @@ async def _compact(
         )
         return None
     if outcome is None:
-        if manual:
+        if manual and not overflow:
             emit(p.Warning("nothing to compact: the conversation fits in the recent-turns budget"))
         return None
     if not outcome.persisted:
@@ -268,31 +264,46 @@ async def _compact(
     )
     emit(
         p.TokenUsage(
-            0, 0, state.prompt_tokens, state.completion_tokens, outcome.tokens_after, budget.window
+            0,
+            0,
+            state.prompt_tokens,
+            state.completion_tokens,
+            outcome.tokens_after,
+            budget.window,
+            estimated=state.usage_estimated,
         )
     )
     return outcome
 
 
 async def _digest(
-    state: SessionState, budget: ContextBudget, tokens: int, schemas: Sequence[Any]
-) -> None:
-    """Fold old tool outputs to one-line digests (no model call) until the request fits."""
+    state: SessionState,
+    budget: ContextBudget,
+    tokens: int,
+    schemas: Sequence[Any],
+    *,
+    target: int | None = None,
+    quiet: bool = False,
+) -> bool:
+    """Fold old tool outputs to one-line digests (no model call) until the request fits
+    (``target`` tokens, default the budget's hard limit). True when any was folded."""
     tr = tracker(state)
     snapshot = list(state.history)
     head = tr.head(snapshot)
     count = budget.counter.count_message
-    end = await asyncio.to_thread(plan_digest, snapshot, head, tokens - budget.hard_limit, count)
+    excess = tokens - (budget.hard_limit if target is None else target)
+    end = await asyncio.to_thread(plan_digest, snapshot, head, excess, count)
     new = digest_results(snapshot, head, end)
     changed = sum(1 for a, b in zip(snapshot, new, strict=True) if a is not b)
     if not changed:
-        state.emit(
-            p.Warning(
-                f"the request ({tokens:,} tokens) may not fit the "
-                f"{budget.window:,}-token window; nothing is left to fold"
+        if not quiet:
+            state.emit(
+                p.Warning(
+                    f"the request ({tokens:,} tokens) may not fit the "
+                    f"{budget.window:,}-token window; nothing is left to fold"
+                )
             )
-        )
-        return
+        return False
     system = Message("system", state.system_prompt)
     after = await asyncio.to_thread(budget.count, [system, *new], schemas)
     lead = max(i for i in range(head, end) if snapshot[i].role != "tool")
@@ -314,6 +325,118 @@ async def _digest(
             f"folded {changed} old tool outputs to one-line digests ({after:,} tokens now)",
             kind="compaction",
         )
+    )
+    return True
+
+
+# --------------------------------------------------------------------------- overflow
+
+
+@dataclass(frozen=True)
+class Overflow:
+    """A request that did not fit the model's window: its size as counted here, the
+    window the server's error named (None when it named none), and what it said."""
+
+    tokens: int
+    named_window: int | None
+    message: str
+
+
+async def overflow_of(state: SessionState, exc: ModelError) -> Overflow | None:
+    """Is ``exc`` a context overflow? A :class:`ModelContextOverflow` always is; a
+    :class:`ModelEmptyStream` (llama.cpp's answer to a prompt too large) when the request
+    reached the compaction threshold or the window is only a guess."""
+    if not isinstance(exc, ModelContextOverflow | ModelEmptyStream):
+        return None
+    budget = await ensure_budget(state)
+    tokens = await asyncio.to_thread(budget.count, state.model_view(), state.tool_schemas())
+    if isinstance(exc, ModelEmptyStream) and tokens < budget.limit:
+        if endpoint_hooks.window_is_known(state):
+            return None
+    return Overflow(tokens, window_from_error(str(exc)), str(exc))
+
+
+async def fold_for_overflow(state: SessionState, overflow: Overflow) -> bool:
+    """Once per overflow: take the window the error named (cached), or assume a smaller
+    one for this session; compact, then fold tool outputs to digests until the request
+    fits. True when the request is now smaller than the one that did not fit."""
+    if overflow.named_window:
+        if await endpoint_hooks.learn_window(state, overflow.named_window):
+            state.emit(
+                p.Warning(
+                    f"the server says the context window is {overflow.named_window:,} tokens; "
+                    "using that from now on"
+                )
+            )
+    else:
+        endpoint_hooks.lower_window(state, overflow.tokens * 3 // 4)
+    budget = await ensure_budget(state)
+    schemas = state.tool_schemas()
+    tracker(state).anchor = None
+    await _compact(state, budget, overflow.tokens, manual=True, overflow=True)
+    tokens = await asyncio.to_thread(budget.count, state.model_view(), schemas)
+    if tokens > budget.hard_limit:
+        await _digest(state, budget, tokens, schemas, quiet=True)
+        tokens = await asyncio.to_thread(budget.count, state.model_view(), schemas)
+    return tokens < overflow.tokens
+
+
+def _part_name(view: Sequence[Message], index: int, summary: Message | None) -> tuple[str, str]:
+    """What ``view[index]`` is, in words, and what to do about it when it is too large."""
+    msg = view[index]
+    if index == 0:
+        return (
+            "the system prompt (instructions, AGENTS.md, remembered facts, skills)",
+            "Shorten AGENTS.md, or forget facts with 'hermes facts'.",
+        )
+    if msg is summary:
+        return "the summary of earlier turns", "Start a new session (/new)."
+    if msg.role == "user":
+        last = max(i for i, m in enumerate(view) if m.role == "user")
+        who = "your message" if index == last else "an earlier message of yours"
+        return who, "Send less text at once (or save it to a file and ask for parts of it)."
+    if msg.role == "tool":
+        calls: dict[str, ToolCall] = {}
+        for m in view[:index]:
+            calls.update((c.id, c) for c in m.tool_calls)
+        line = digest_line(calls.get(msg.tool_call_id or ""), msg.content or "")
+        what = line.removeprefix("[tool output folded: ").removesuffix("]")
+        return (
+            f"the output of {what}",
+            "Ask for a smaller part (a line range, a narrower search).",
+        )
+    return "a reply of the model", "Start a new session (/new)."
+
+
+async def does_not_fit(state: SessionState, overflow: Overflow) -> str:
+    """A plain message saying what does not fit: the request's size against the window,
+    and its largest part (which message or tool output, and how large)."""
+    budget = await ensure_budget(state)
+    view = state.model_view()
+    schemas = state.tool_schemas()
+    count = budget.counter.count_message
+    sizes = await asyncio.to_thread(lambda: [count(m) for m in view])
+    tokens = max(overflow.tokens, sum(sizes))
+    largest = max(range(len(view)), key=sizes.__getitem__)
+    what, advice = _part_name(view, largest, tracker(state).summary_message)
+    size = sizes[largest]
+    tools = budget.tools_tokens(schemas)
+    if tools > size:
+        what, size = "the tool definitions", tools
+        advice = "Turn off MCP servers or skills you do not need."
+    if overflow.named_window:
+        window = (
+            f"the model's context window of {overflow.named_window:,} tokens (as the server says)"
+        )
+    elif endpoint_hooks.window_is_known(state):
+        window = f"the model's context window of {budget.window:,} tokens"
+    else:
+        window = f"the model's context window (unknown; {budget.window:,} tokens assumed)"
+    return (
+        f"the request does not fit {window}: it is about {tokens:,} tokens even after "
+        f"folding what could be folded. The largest part is {what} ({size:,} tokens). "
+        f"{advice} If the server can take more, start it with a larger context (llama.cpp: "
+        "-c N) and set model.context_window to match."
     )
 
 
@@ -354,8 +477,6 @@ async def finish_session(state: SessionState) -> None:
     tr = tracker(state)
     previous, tr.scan_task = tr.scan_task, None
     await _scan(state, previous)
-    if tr.window_task is not None and not tr.window_task.done():
-        tr.window_task.cancel()
 
 
 # --------------------------------------------------------------------------- offline
@@ -377,11 +498,7 @@ async def compact_stored_session(
     records = await asyncio.to_thread(load_compactions, store, record.id)
     tr = ContextTracker()
     history = apply_records(list(rebuild_view(stored).messages), stored, records, tr)
-    tr.window, warning = await resolve_context_window(
-        config.model.context_window, model.list_models, model.config.name
-    )
-    if warning:
-        emit(p.Warning(warning))
+    tr.window = await _offline_window(model, config.api_key, emit)
     budget = await _budget(tr, config, model, emit)
     tokens = await asyncio.to_thread(budget.count, [Message("system", system_prompt), *history], ())
     compactor = Compactor(
@@ -394,3 +511,30 @@ async def compact_stored_session(
         emit=emit,
     )
     return await compactor.run(system_prompt, history, tr, tokens, manual=True)
+
+
+async def _offline_window(
+    model: ModelClient, api_key: str | None, emit: Callable[[p.Event], None]
+) -> int:
+    """The window outside a session: config, the cached profile, the endpoint, else the
+    guess (said)."""
+    from hermes.model.endpoint import load_record
+
+    cfg = model.config
+    if cfg.context_window:
+        return cfg.context_window
+    cached = load_record(cfg.base_url, cfg.name).context_window
+    if cached:
+        return cached
+    found = await lookup_window(cfg.base_url, cfg.name, api_key)
+    if found.window:
+        return found.window
+    guess = guess_window(cfg.base_url)
+    why = found.reason or "its /models, /props and /api/show give none"
+    emit(
+        p.Warning(
+            f"the context window of {cfg.name} is unknown ({why}); assuming {guess:,} "
+            "tokens. Set model.context_window in config to be exact."
+        )
+    )
+    return guess

@@ -48,6 +48,8 @@ def overrides_from(args: argparse.Namespace) -> Overrides:
         approval_mode=getattr(args, "approval_mode", None),
         max_turns=getattr(args, "max_turns", None),
         local=bool(getattr(args, "local", False)),
+        text_tool_calls=getattr(args, "text_tool_calls", None),
+        no_sandbox=bool(getattr(args, "no_sandbox", False)),
     )
 
 
@@ -147,6 +149,10 @@ def prepare_session(args: argparse.Namespace, *, interactive: bool) -> Setup:
             resume=record,
             system_prompt=prompt,
         )
+        if getattr(args, "plan", False):  # --plan: start in plan mode
+            from hermes.engine.plan import enter_now
+
+            enter_now(engine.state)
     except BaseException:
         store.close()
         raise
@@ -202,7 +208,9 @@ def _resumed(
     if not getattr(args, "approval_mode", None) and record.approval_mode in (
         "ask",
         "auto-edit",
+        "auto",
         "yolo",
+        "plan",  # resumed while planning: the mode to go back to is stored too
     ):
         approvals = dataclasses.replace(approvals, mode=record.approval_mode)  # type: ignore[arg-type]
     return workspace, dataclasses.replace(config, model=model, approvals=approvals), question

@@ -9,13 +9,19 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import get_args
 
 from hermes import protocol as p
+from hermes.hooks.context import parse_context_message
 from hermes.messages import Message, ToolCall
+from hermes.model.base import VALID_TOOL_NAME
 from hermes.redact import MARK
 from hermes.store.records import CallState, StoredMessage
 
 RERUNNABLE = frozenset({"requested", "pending_approval"})
+FINAL_STATUSES: frozenset[str] = frozenset(get_args(p.CallStatus))
+"""Stored call states that are a call's final status, replayed as they are (interrupted
+included: a command stopped by Esc shows as interrupted again)."""
 """Stored call states that mean the call never started: resume may offer it again."""
 
 NOT_RERUN_SECRET = (
@@ -44,6 +50,16 @@ class RebuiltView:
     unanswered: tuple[Unanswered, ...]
 
 
+def _valid_calls_only(message: Message) -> Message:
+    """``message`` without calls whose name the strict API refuses (stored by an older
+    hermes): sent once, such a call makes every later request fail, resume included.
+    Their results are left without a call, so they are dropped as orphans."""
+    if all(VALID_TOOL_NAME.match(c.name) for c in message.tool_calls):
+        return message  # the stored object itself (compaction finds positions by it)
+    calls = tuple(c for c in message.tool_calls if VALID_TOOL_NAME.match(c.name))
+    return Message(message.role, message.content or ("" if not calls else None), calls)
+
+
 def rebuild_view(stored: Sequence[StoredMessage]) -> RebuiltView:
     """Order results by call, drop orphans, list calls that never got a result.
 
@@ -54,7 +70,7 @@ def rebuild_view(stored: Sequence[StoredMessage]) -> RebuiltView:
     produced) at ``position + 1`` onwards in call order.
     """
     items = [
-        s.message
+        _valid_calls_only(s.message)
         for s in stored
         if not s.folded and not s.rewound and s.message.role != "system"  # rewound: /rewind
     ]
@@ -165,28 +181,40 @@ def replay_events(stored: Sequence[StoredMessage], states: dict[str, CallState])
         if item.rewound:  # cut by /rewind: kept in the database, not shown again
             continue
         msg = item.message
-        if msg.role == "user":
+        hooked = parse_context_message(msg.content or "") if item.synthetic else None
+        if msg.role == "user" and hooked is not None:  # added by a hook, not typed
+            events.append(p.HookContext(*hooked, replay=True))
+        elif msg.role == "user":
             events.append(p.UserMessage(msg.content or "", replay=True))
         elif msg.role == "assistant":
             calls = tuple(p.ToolCallView(c.id, c.name, c.arguments) for c in msg.tool_calls)
             names.update((c.id, c.name) for c in msg.tool_calls)
             events.append(
                 p.AssistantMessage(
-                    msg.content or "", calls, interrupted=item.interrupted, replay=True
+                    msg.content or "",
+                    calls,
+                    interrupted=item.interrupted,
+                    reasoning=item.reasoning,
+                    replay=True,
                 )
             )
         elif msg.role == "tool" and msg.tool_call_id is not None:
             state = states.get(msg.tool_call_id)
             status = state.status if state is not None else "done"
-            if item.synthetic or status not in ("done", "failed", "denied", "cancelled"):
-                status = "interrupted" if item.synthetic else "done"
+            if item.synthetic:
+                status = "interrupted"
+            elif status not in FINAL_STATUSES:  # its result is stored: it ended, as "done"
+                status = "done"
             events.append(
                 p.ToolCallEnd(
                     call_id=msg.tool_call_id,
                     name=names.get(msg.tool_call_id, ""),
                     status=status,  # type: ignore[arg-type]
                     output=msg.content or "",
+                    diff=state.diff if state is not None else "",
+                    exit_code=state.exit_code if state is not None else None,
                     replay=True,
+                    duration=state.duration if state is not None else None,
                 )
             )
     return events

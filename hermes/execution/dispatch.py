@@ -24,6 +24,22 @@ LANES = ("read", "lane")
 
 
 @dataclass
+class SessionStats:
+    """One session's share of an executor's calls (subagents each have their own)."""
+
+    requests: int = 0
+    errors: int = 0
+    latencies_ms: deque[float] = field(default_factory=lambda: deque(maxlen=2_000))
+
+
+def quantile(data: list[float], q: float) -> float:
+    """The q-quantile (0..1) of sorted ``data``; 0 when empty."""
+    if not data:
+        return 0.0
+    return data[min(len(data) - 1, int(q * len(data)))]
+
+
+@dataclass
 class DispatchStats:
     """Counters of one executor; read under ``lock``."""
 
@@ -34,15 +50,22 @@ class DispatchStats:
     batch_sizes: deque[int] = field(default_factory=lambda: deque(maxlen=20_000))
     queued: dict[str, int] = field(default_factory=lambda: dict.fromkeys(LANES, 0))
     running: dict[str, int] = field(default_factory=lambda: dict.fromkeys(LANES, 0))
+    sessions: dict[str, SessionStats] = field(default_factory=dict)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def percentile(self, q: float) -> float:
         """The q-quantile (0..1) of recent call latencies in ms; 0 with no calls."""
         with self.lock:
             data = sorted(self.latencies_ms)
-        if not data:
-            return 0.0
-        return data[min(len(data) - 1, int(q * len(data)))]
+        return quantile(data, q)
+
+    def session(self, session: str) -> tuple[int, int, list[float]]:
+        """``(requests, errors, sorted latencies)`` of one session's calls."""
+        with self.lock:
+            st = self.sessions.get(session)
+            if st is None:
+                return 0, 0, []
+            return st.requests, st.errors, sorted(st.latencies_ms)
 
     def depth(self) -> dict[str, int]:
         """Calls waiting or running, per lane."""
@@ -189,6 +212,10 @@ class Dispatcher:
             self.stats.requests += 1
             self.stats.errors += 0 if (result is not None and result.ok) else 1
             self.stats.latencies_ms.append(elapsed)
+            mine = self.stats.sessions.setdefault(job.session, SessionStats())
+            mine.requests += 1
+            mine.errors += 0 if (result is not None and result.ok) else 1
+            mine.latencies_ms.append(elapsed)
         self._finish_session(job.session)
         if job.future.done():
             return

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-from hermes.execution.dispatch import Dispatcher
+from hermes.execution.dispatch import Dispatcher, quantile
 from hermes.execution.spec import ToolContext, ToolError, ToolResult, ToolSpec
 from hermes.messages import ToolCall
 from hermes.protocol import ExecutorStats, ToolClass
@@ -38,7 +38,7 @@ class PreparedCall:
     lane: bool = False  # forced onto the serialized lane (e.g. it needs approval)
 
 
-GateAction = Literal["run", "deny", "abort"]
+GateAction = Literal["run", "deny", "abort", "fail"]
 
 
 @dataclass(frozen=True)
@@ -65,14 +65,23 @@ def _overlaps(a: Path, b: Path) -> bool:
     return a == b or a in b.parents or b in a.parents
 
 
+def _on_lane(pc: PreparedCall) -> bool:
+    """Whether the call takes the serialized lane (a write, an exec, one that asks, or
+    one its tool marks serial for these arguments)."""
+    if pc.lane or pc.tool_class != "read":
+        return True
+    serial = pc.spec.serial if pc.spec is not None else None
+    return serial is not None and pc.args is not None and serial(pc.args)
+
+
 def dependencies(calls: Sequence[PreparedCall]) -> list[set[int]]:
     """For each call, the indices of the earlier calls it must wait for."""
     deps: list[set[int]] = [set() for _ in calls]
     for j, cj in enumerate(calls):
-        j_lane = cj.lane or cj.tool_class != "read"
+        j_lane = _on_lane(cj)
         for i in range(j):
             ci = calls[i]
-            i_lane = ci.lane or ci.tool_class != "read"
+            i_lane = _on_lane(ci)
             if (
                 (i_lane and j_lane)
                 or ci.tool_class == "exec"
@@ -110,9 +119,19 @@ class Executor:
         )
         self.stats = self._dispatch.stats
 
-    def snapshot(self) -> ExecutorStats:
-        """The counters as a protocol event."""
+    def snapshot(self, session: str | None = None) -> ExecutorStats:
+        """The counters as a protocol event: the whole executor's, or (``session``)
+        those of one session's calls."""
         st = self.stats
+        if session is not None:
+            requests, errors, data = st.session(session)
+            return ExecutorStats(
+                requests=requests,
+                errors=errors,
+                p50_ms=round(quantile(data, 0.5), 3),
+                p95_ms=round(quantile(data, 0.95), 3),
+                queue_depth=st.depth(),
+            )
         return ExecutorStats(
             requests=st.requests,
             errors=st.errors,
@@ -137,6 +156,54 @@ class Executor:
             return ToolResult(
                 ok=False, content=f"{pc.call.name} failed: {type(exc).__name__}: {exc}"
             )
+
+    @staticmethod
+    async def _run_async(
+        pc: PreparedCall,
+        ctx: ToolContext,
+        cancel: threading.Event,
+        report: ResultSink,
+    ) -> None:
+        """Run an engine tool on the event loop. Cancelled with the batch, it is
+        cancelled too and given time to wind down (a subagent records its interruption);
+        what it hands back then becomes the interrupted result."""
+        assert pc.spec is not None and pc.spec.run_async is not None and pc.args is not None
+        run_async = pc.spec.run_async
+        args = pc.args
+
+        async def invoke() -> ToolResult:
+            try:
+                return await run_async(ctx, args)
+            except ToolError as exc:
+                return ToolResult(ok=False, content=str(exc))
+            except (TurnAbort, asyncio.CancelledError):
+                raise
+            except Exception as exc:  # a tool bug must not take the session down
+                return ToolResult(
+                    ok=False, content=f"{pc.call.name} failed: {type(exc).__name__}: {exc}"
+                )
+
+        task = asyncio.ensure_future(invoke())
+        try:
+            result = await asyncio.shield(task)
+        except asyncio.CancelledError:
+            cancel.set()
+            task.cancel()
+            try:
+                text = (await asyncio.wait_for(asyncio.shield(task), 30)).content
+            except (Exception, asyncio.CancelledError):
+                text = ""
+            note = "interrupted by user before it finished"
+            await report(
+                pc,
+                ToolResult(ok=False, content=f"{text}\n[{note}]" if text else f"[{note}]"),
+                "interrupted",
+            )
+            raise
+        except TurnAbort as exc:
+            await report(pc, ToolResult(ok=False, content=exc.reason), "denied")
+            raise
+        await report(pc, result, "done" if result.ok else "failed")
 
     async def run_batch(
         self,
@@ -177,11 +244,17 @@ class Executor:
                 if outcome.action == "deny":
                     await report(pc, ToolResult(ok=False, content=outcome.reason), "denied")
                     return
+                if outcome.action == "fail":  # it could not succeed: not run, not asked
+                    await report(pc, ToolResult(ok=False, content=outcome.reason), "failed")
+                    return
                 if outcome.action == "abort":
                     await report(pc, ToolResult(ok=False, content=outcome.reason), "denied")
                     raise TurnAbort(outcome.reason)
                 await on_begin(pc)
                 ctx = make_context(pc, cancel)
+                if pc.spec is not None and pc.spec.run_async is not None:
+                    await self._run_async(pc, ctx, cancel, report)
+                    return
                 fut = self._dispatch.submit(
                     "lane" if lane else "read", session, functools.partial(self._invoke, pc, ctx)
                 )

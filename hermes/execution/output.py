@@ -24,6 +24,7 @@ from hermes.checks import Check
 from hermes.config import ToolLimits
 from hermes.execution.spec import ToolContext
 from hermes.paths import hermes_home
+from hermes.redact import StreamRedactor
 
 BINARY_SAMPLE_BYTES = 8192
 _BAD_BYTES = bytes(b for b in range(0x20) if b not in b"\t\n\r\f\v\b\x1b") + b"\x7f"
@@ -257,6 +258,9 @@ class OutputCapture:
         self._dir_cap = max(self.file_cap, limits.outputs_total_max_bytes)
         self._saved = 0
         self.dropped = 0
+        # The saved file is kept, so it is redacted as it is written (the model still
+        # sees the output as it was).
+        self._redactor = StreamRedactor()
 
     @property
     def capped(self) -> bool:
@@ -302,7 +306,7 @@ class OutputCapture:
         if self._file is None:
             return
         try:
-            self._save_capped(self._file, data)
+            self._save_capped(self._file, self._redactor.feed(data))
         except OSError as exc:
             self._abandon_file(f"full output could not be saved: {exc}")
 
@@ -393,6 +397,11 @@ class OutputCapture:
     def close(self) -> None:
         """Finish and close the spill file, if any. Safe to call twice."""
         if self._file is None:
+            return
+        try:
+            self._save_capped(self._file, self._redactor.flush())
+        except OSError as exc:
+            self._abandon_file(f"full output could not be saved: {exc}")
             return
         if self._saved > self.file_cap:
             try:

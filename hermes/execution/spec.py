@@ -7,13 +7,26 @@ through these types. Handlers are blocking and run in worker threads.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from hermes.config import SandboxConfig, ToolLimits
-from hermes.protocol import ToolClass
+from hermes.protocol import TodoItem, ToolClass
+
+
+class SessionAccess(Protocol):
+    """What a tool may ask of the session it runs in (the engine provides it). Called
+    from worker threads: implementations are thread-safe."""
+
+    def read_todos(self) -> tuple[TodoItem, ...]:
+        """The session's to-do list."""
+        ...
+
+    def write_todos(self, items: Sequence[TodoItem]) -> None:
+        """Replace the session's to-do list (stored before it returns)."""
+        ...
 
 
 @dataclass(frozen=True)
@@ -29,6 +42,8 @@ class ToolContext:
     # The OS sandbox commands run in (hermes.sandbox builds it); None: no sandbox asked
     # for (direct callers, benches). The engine always passes the session's.
     sandbox: SandboxConfig | None = None
+    # The session the call belongs to (its to-do list); None outside a session.
+    session: SessionAccess | None = None
 
     def resolve(self, path: str) -> Path:
         """Resolve a path argument against the workspace (absolute paths stay absolute)."""
@@ -55,6 +70,7 @@ class ToolError(Exception):
 
 
 Handler = Callable[[ToolContext, Mapping[str, Any]], ToolResult]
+AsyncHandler = Callable[[ToolContext, Mapping[str, Any]], Awaitable[ToolResult]]
 
 
 @dataclass(frozen=True)
@@ -66,6 +82,13 @@ class ToolSpec:
     parameters: Mapping[str, Any]
     tool_class: ToolClass
     handler: Handler
+    # Tools the engine itself carries out (task, exit_plan_mode) run on the event loop:
+    # the executor awaits this instead of running ``handler`` in a worker thread, and
+    # cancels it with the batch.
+    run_async: AsyncHandler | None = None
+    # True for arguments that must take the serialized lane although the class is
+    # read (a subagent that may write must not run beside another one).
+    serial: Callable[[Mapping[str, Any]], bool] | None = None
 
     def schema(self) -> dict[str, Any]:
         """The OpenAI ``tools`` entry for this tool."""

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-from hermes.config import McpConfig
+from hermes.config import McpConfig, SandboxConfig
 from hermes.execution.spec import ToolContext, ToolRegistry, ToolResult
 from hermes.mcp.connection import (
     Connection,
@@ -58,8 +58,10 @@ class McpManager:
         workspace: Path,
         env: Mapping[str, str] | None = None,
         notify: Callable[[str], None] | None = None,
+        sandbox: SandboxConfig | None = None,
     ) -> None:
         self.config = config
+        self.sandbox = sandbox  # stdio servers run in it (None: unconfined)
         self._registry = registry
         self._workspace = workspace
         self._env = env if env is not None else os.environ
@@ -203,7 +205,9 @@ class McpManager:
                 conn.scope = scope
                 timer = loop.call_later(self.config.connect_timeout, self._timed_out, conn)
                 async with AsyncExitStack() as stack:
-                    transport = await open_transport(conn, stack, self._env, self._workspace)
+                    transport = await open_transport(
+                        conn, stack, self._env, self._workspace, self.sandbox
+                    )
                     client = Client(
                         transport,
                         client_info=Implementation(name="hermes", version=__version__),

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
-from hermes.config import McpServerConfig
+from hermes.config import McpServerConfig, SandboxConfig
 from hermes.mcp.tools import McpToolInfo
 
 if TYPE_CHECKING:
@@ -151,9 +151,14 @@ def _transport_settings(
 
 
 async def open_transport(
-    conn: Connection, stack: AsyncExitStack, environ: Mapping[str, str], workspace: Path
+    conn: Connection,
+    stack: AsyncExitStack,
+    environ: Mapping[str, str],
+    workspace: Path,
+    sandbox: SandboxConfig | None = None,
 ) -> Any:
-    """The SDK transport for ``conn`` (its HTTP client, if any, entered on ``stack``)."""
+    """The SDK transport for ``conn`` (its HTTP client, if any, entered on ``stack``); a
+    stdio server runs in ``sandbox`` (its network as ``mcp.servers.NAME.sandbox`` says)."""
     from mcp.client.stdio import get_default_environment
     from mcp.client.streamable_http import streamable_http_client
     from mcp.shared._httpx_utils import create_mcp_http_client
@@ -171,12 +176,23 @@ async def open_transport(
 
         http.event_hooks["response"].append(on_response)
         return streamable_http_client(server.url, http_client=http)
+    cwd = server_cwd(server, workspace)
+    argv = [server.command or "", *server.args]
+    if sandbox is not None:
+        from hermes.sandbox.backends import SandboxError, open_sandbox
+
+        try:
+            box = open_sandbox(sandbox, workspace, network=server.sandbox.network)
+        except SandboxError as exc:
+            raise McpSetupError(str(exc)) from exc
+        argv = box.command(argv, Path(cwd))
     conn.proc = StdioServerProcess(on_close=conn.wake.set)
     return stdio_transport(
-        [server.command or "", *server.args],
+        argv,
         env={**get_default_environment(), **env},
-        cwd=server_cwd(server, workspace),
+        cwd=cwd,
         proc=conn.proc,
+        passthrough=tuple(server.env),  # what the server's own settings name, by name
     )
 
 

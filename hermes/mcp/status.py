@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from hermes.checks import Check
-from hermes.config import McpConfig
+from hermes.config import McpConfig, SandboxConfig
 from hermes.mcp.client import McpManager, McpServerStatus
 
 STDERR_LINES = 8
@@ -58,12 +58,16 @@ def status_json(status: McpServerStatus) -> dict[str, Any]:
 
 
 async def probe(
-    config: McpConfig, workspace: Path, within: float | None = None
+    config: McpConfig,
+    workspace: Path,
+    within: float | None = None,
+    sandbox: SandboxConfig | None = None,
 ) -> list[McpServerStatus]:
-    """Connect to every configured server (``within`` seconds each), list, and stop them."""
+    """Connect to every configured server (``within`` seconds each; stdio ones in
+    ``sandbox``, as a session runs them), list, and stop them."""
     if within is not None:
         config = dataclasses.replace(config, connect_timeout=within)
-    manager = McpManager(config, None, workspace=workspace)
+    manager = McpManager(config, None, workspace=workspace, sandbox=sandbox)
     manager.start()
     try:
         await manager.wait_settled()
@@ -73,17 +77,22 @@ async def probe(
 
 
 def probe_sync(
-    config: McpConfig, workspace: Path, within: float | None = None
+    config: McpConfig,
+    workspace: Path,
+    within: float | None = None,
+    sandbox: SandboxConfig | None = None,
 ) -> list[McpServerStatus]:
     """:func:`probe` for synchronous callers (``hermes mcp list``, ``hermes doctor``)."""
-    return asyncio.run(probe(config, workspace, within))
+    return asyncio.run(probe(config, workspace, within, sandbox))
 
 
-def doctor_checks(config: McpConfig, workspace: Path) -> list[Check]:
+def doctor_checks(
+    config: McpConfig, workspace: Path, sandbox: SandboxConfig | None = None
+) -> list[Check]:
     """``hermes doctor`` lines: every configured server probed (``mcp.connect_timeout``
     each, in parallel); a failed one is FAIL with its reason and the end of its stderr."""
     checks = []
-    for s in probe_sync(config, workspace):
+    for s in probe_sync(config, workspace, sandbox=sandbox):
         name = f"mcp {s.name}"
         if s.state == "ready":
             checks.append(Check(name, "ok", f"{len(s.tools)} tools from {s.target}"))

@@ -23,6 +23,8 @@ from mcp.client._transport import TransportStreams
 from mcp.os.posix.utilities import terminate_posix_process_tree
 from mcp.shared.message import SessionMessage
 
+from hermes.redact import child_environment
+
 STDERR_TAIL_BYTES = 16_384
 _EXIT_GRACE = 1.0  # seconds a server has to exit on its own after stdin closes
 _TERM_GRACE = 1.0  # seconds after SIGTERM to the group before SIGKILL
@@ -87,14 +89,20 @@ async def stdio_transport(
     env: Mapping[str, str],
     cwd: str | None,
     proc: StdioServerProcess,
+    passthrough: Sequence[str] = (),
 ) -> AsyncIterator[TransportStreams]:
     """Run ``argv`` in a new process group and connect to it over stdin/stdout.
+
+    ``env`` loses hermes' credentials first (:func:`hermes.redact.child_environment`):
+    only the variables named in ``passthrough`` may carry one.
 
     Raises OSError when the program cannot be started. On exit (normal, error or
     cancellation) stdin is closed, the server gets :data:`_EXIT_GRACE` seconds, and then
     its process group is terminated, whether or not the server itself already left.
     """
-    process = await anyio.open_process(list(argv), env=dict(env), cwd=cwd, start_new_session=True)
+    process = await anyio.open_process(
+        list(argv), env=child_environment(env, passthrough), cwd=cwd, start_new_session=True
+    )
     proc.pid = process.pid
     _live_groups.add(process.pid)
     read_writer, read_stream = anyio.create_memory_object_stream[SessionMessage | Exception](0)

@@ -28,6 +28,9 @@ TAIL_MAX_FRACTION = 0.3
 """The verbatim tail never takes more than this share of the window."""
 MIN_GAIN_FRACTION = 0.05
 """An automatic compaction must fold at least this share of the window to be worth a call."""
+SUMMARY_MAX_TOKENS = 2048
+"""The most tokens a compaction summary may take (sent as ``max_tokens``): an uncapped
+summary request once generated ~6,000 tokens and made the request grow (issue 20)."""
 SUMMARY_LABEL = "Summary of earlier conversation"
 DIGEST_PREFIX = "[tool output folded: "
 
@@ -55,6 +58,17 @@ class ContextBudget:
     def limit(self) -> int:
         """Tokens at which compaction starts."""
         return int(self.window * self.threshold)
+
+    @property
+    def summary_cap(self) -> int:
+        """``max_tokens`` of a summary request: at most a quarter of the window."""
+        return max(256, min(SUMMARY_MAX_TOKENS, self.window // 4))
+
+    @property
+    def transcript_budget(self) -> int:
+        """Tokens of folded turns sent to be summarised: half the window, less when the
+        summary's cap and the instructions would not fit beside it."""
+        return max(512, min(self.window // 2, self.window - self.summary_cap - 1024))
 
     @property
     def hard_limit(self) -> int:

@@ -4,7 +4,12 @@ Order (issue 5): facts are extracted from the turns about to be folded and commi
 the model is asked for a summary that updates the previous one; the folded turns are
 replaced in the model's view by the summary, and the fold is recorded (``compactions``
 row, folded messages marked) so resume rebuilds the same view. If the summary call
-fails nothing is dropped. The hooks the turn loop and the engine call are in
+fails nothing is dropped.
+
+A compaction always shrinks the request (issue 20): the summary request carries a
+``max_tokens`` cap (:attr:`ContextBudget.summary_cap`), and when the folded view is
+still not smaller, the oldest tool outputs kept verbatim are folded to digests too (in
+the same recorded step); if even that does not make it smaller, nothing is changed. The hooks the turn loop and the engine call are in
 :mod:`hermes.context_hooks`; this module holds the work itself and its persistence.
 """
 
@@ -25,8 +30,10 @@ from hermes.memory.budget import (
     ParsedSummary,
     SummaryFact,
     digest_line,
+    digest_results,
     is_digest,
     parse_summary,
+    plan_digest,
     plan_fold,
     summary_message,
     summary_request,
@@ -93,6 +100,7 @@ class FoldOutcome:
     tokens_before: int
     tokens_after: int
     persisted: bool
+    digested: int = 0  # tool outputs kept verbatim but folded to digests to shrink more
 
 
 class CompactionFailed(Exception):
@@ -256,6 +264,20 @@ class Compactor:
         new_history = (history[0], message, *history[plan.cut :])
         system = Message("system", system_prompt)
         tokens_after = await asyncio.to_thread(budget.count, [system, *new_history], self.schemas)
+        before = await asyncio.to_thread(budget.count, [system, *history], self.schemas)
+        digested, digest_seq = 0, None
+        if tokens_after >= before:  # the summary is no smaller than what it replaces
+            shrunk, tokens_after, lead = await self._digest_tail(new_history, system, before)
+            if tokens_after >= before:
+                raise CompactionFailed(
+                    f"the summary would not make the request smaller ({before:,} tokens "
+                    "before, as many or more after)"
+                )
+            digested = sum(1 for a, b in zip(new_history, shrunk, strict=True) if a is not b)
+            new_history = shrunk
+            if rows is not None and lead is not None:
+                k = _nontool_index(history, plan.cut + lead - 2, tracker.summary_message)
+                digest_seq = rows[k].seq if k < len(rows) else None
         outcome = FoldOutcome(
             history=new_history,
             summary=summary.text,
@@ -265,6 +287,7 @@ class Compactor:
             tokens_before=tokens_before,
             tokens_after=tokens_after,
             persisted=rows is not None,
+            digested=digested,
         )
 
         async def commit() -> None:
@@ -282,6 +305,11 @@ class Compactor:
                 await asyncio.to_thread(
                     record_compaction, self.store, self.session_id, rec, first_seq
                 )
+                if digest_seq is not None:
+                    rec = CompactionRecord(
+                        "digest", "", digest_seq, 0, total, tokens_before, tokens_after, 0
+                    )
+                    await asyncio.to_thread(record_compaction, self.store, self.session_id, rec)
             if apply is not None:
                 apply(outcome)
 
@@ -297,6 +325,25 @@ class Compactor:
             self._announce_facts(merged)
         return outcome
 
+    async def _digest_tail(
+        self, history: tuple[Message, ...], system: Message, target: int
+    ) -> tuple[tuple[Message, ...], int, int | None]:
+        """``history`` (first request, summary, verbatim tail) with the oldest tool
+        outputs of the tail folded to digests until it is below ``target`` tokens (and
+        the compaction threshold when it can be): the new history, its tokens, and the
+        index of the last step's non-tool message folded (None when none could be)."""
+        budget = self.budget
+        count = budget.counter.count_message
+        tokens = await asyncio.to_thread(budget.count, [system, *history], self.schemas)
+        goal = min(target, budget.limit) - 1
+        end = await asyncio.to_thread(plan_digest, history, 2, tokens - goal, count)
+        new = tuple(digest_results(history, 2, end))
+        if all(a is b for a, b in zip(history, new, strict=True)):
+            return history, tokens, None
+        after = await asyncio.to_thread(budget.count, [system, *new], self.schemas)
+        lead = max(i for i in range(2, end) if history[i].role != "tool")
+        return new, after, lead
+
     def _announce_facts(self, result: MergeResult) -> None:
         if result.added:
             self.emit(p.FactsExtracted(len(result.added), tuple(f.content for f in result.added)))
@@ -304,11 +351,11 @@ class Compactor:
     async def _summarize(self, previous: str, folded: Sequence[Message]) -> ParsedSummary:
         counter = self.budget.counter
         messages = await asyncio.to_thread(
-            summary_request, previous, folded, int(self.budget.window * 0.5), counter.count_text
+            summary_request, previous, folded, self.budget.transcript_budget, counter.count_text
         )
         name = self.model.config.name
         try:
-            reply = await self.model.complete(messages, [])
+            reply = await self.model.complete(messages, [], max_tokens=self.budget.summary_cap)
         except ModelError as exc:
             record = ModelCallRecord(
                 name, exc.request_bytes, len(messages), 0.0, exc.retries, error=str(exc)
@@ -327,6 +374,7 @@ class Compactor:
             completion_tokens=usage.completion_tokens if usage else 0,
             finish_reason=reply.finish_reason,
             response=json.dumps(response, ensure_ascii=False),
+            usage_estimated=usage.estimated if usage else False,
         )
         await asyncio.to_thread(self.store.record_model_call, self.session_id, record)
         parsed = parse_summary(reply.content)

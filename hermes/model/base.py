@@ -194,8 +194,10 @@ class ModelClient(Protocol):
         on_text: TextSink | None = None,
         on_reasoning: TextSink | None = None,
         on_retry: RetrySink | None = None,
+        max_tokens: int | None = None,
     ) -> ModelReply:
-        """Stream one reply; text goes to ``on_text`` as it arrives."""
+        """Stream one reply; text goes to ``on_text`` as it arrives. ``max_tokens``
+        caps this reply below ``model.max_output_tokens`` (a compaction summary)."""
         ...
 
     async def list_models(self) -> list[dict[str, Any]]:

@@ -216,9 +216,26 @@ class ChatCompletionsClient:
         on_text: TextSink | None = None,
         on_reasoning: TextSink | None = None,
         on_retry: RetrySink | None = None,
+        max_tokens: int | None = None,
     ) -> ModelReply:
         """Stream one reply, retrying transient failures with backoff and jitter, all
-        within ``model.request_deadline``."""
+        within ``model.request_deadline``. ``max_tokens`` caps this reply (sent, and
+        enforced by the local cap on streamed text) below ``model.max_output_tokens``."""
+        limit = self.config.max_output_tokens
+        if max_tokens is not None and (limit is None or max_tokens < limit):
+            capped = ChatCompletionsClient(
+                replace(self.config, max_output_tokens=max_tokens),
+                self._api_key,
+                profile=self._profile,
+            )
+            capped.count_tokens = self.count_tokens
+            capped.use_http_client(self._http())
+            try:
+                return await capped.complete(
+                    messages, tools, on_text=on_text, on_reasoning=on_reasoning, on_retry=on_retry
+                )
+            finally:
+                self._profile = capped.profile  # what it learned is this endpoint's
         # Encoded once: the same bytes are sized for the audit log and sent on every attempt.
         payload = self._encode(messages, tools)
         request_bytes = len(payload)
@@ -639,7 +656,9 @@ class ChatCompletionsClient:
         if prompt is None or completion is None:
             got.warn(f"ignored malformed usage from the server: {str(raw)[:80]!r}")
             return
-        got.usage = Usage(prompt, completion)
+        cost = raw.get("cost")
+        known = isinstance(cost, int | float) and not isinstance(cost, bool) and cost >= 0
+        got.usage = Usage(prompt, completion, cost=float(cost) if known else None)
 
     async def list_models(self) -> list[dict[str, Any]]:
         """The endpoint's ``/models`` entries (empty when it has none)."""

@@ -3,7 +3,6 @@ facts (paths, command prefixes, risks) the approval policy needs."""
 
 from __future__ import annotations
 
-import fnmatch
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -11,30 +10,12 @@ from pathlib import Path
 from typing import Any
 
 from hermes.execution.spec import ToolSpec
-from hermes.paths import hermes_home
 from hermes.protocol import ToolClass
 from hermes.safety.policy import CallFacts
+from hermes.safety.protected import protected_reason
+from hermes.safety.sensitive import sensitive_kind
 
 _PATH_ARG_TOOLS = {"read_file", "write_file", "patch", "search_files"}
-_SECRET_GLOBS = (
-    ".env",
-    ".env.*",
-    "*.env",
-    "*credentials*",
-    "*secret*",
-    "*.pem",
-    "*.key",
-    "id_rsa*",
-    "id_ed25519*",
-    "id_ecdsa*",
-    "*.p12",
-    "*.pfx",
-    ".netrc",
-    ".pgpass",
-    ".npmrc",
-    ".pypirc",
-)
-_SECRET_DIRS = (".ssh", ".aws", ".gnupg", ".kube", ".docker", ".config/gcloud")
 
 
 @dataclass(frozen=True)
@@ -57,34 +38,20 @@ def inside(path: Path, root: Path) -> bool:
     return p == r or r in p.parents
 
 
-def _sensitive_read(path: Path) -> str | None:
-    name = path.name
-    for glob in _SECRET_GLOBS:
-        if fnmatch.fnmatch(name, glob):
-            return f"reading {path} may expose secrets"
-    text = str(path)
-    for d in _SECRET_DIRS:
-        if f"/{d}/" in text or text.endswith(f"/{d}"):
-            return f"reading {path} may expose secrets"
-    return None
+def _sensitive_read(name: str, path: Path) -> str | None:
+    found = sensitive_kind(path)
+    if found is None:
+        return None
+    shown, kind = found
+    return f"{name} reads {shown}, which may hold secrets ({kind})"
 
 
-def _sensitive_write(path: Path, workspace: Path) -> str | None:
-    parts = path.parts
-    if ".git" in parts:
-        i = parts.index(".git")
-        if i + 1 < len(parts):
-            return f"writes git internals ({Path(*parts[i:])})"
-    if inside(path, hermes_home()) or (
-        path.name == "config.yaml" and path.parent.name == ".hermes"
-    ):
-        return "writes hermes' own configuration"
-    if path.exists() and path.is_file():
-        try:
-            if path.stat().st_nlink > 1:
-                return f"{path} is a hard link; the change may reach a file outside the workspace"
-        except OSError:
-            pass
+def _hard_link(path: Path) -> str | None:
+    try:
+        if path.is_file() and path.stat().st_nlink > 1:
+            return f"{path} is a hard link; the change may reach a file outside the workspace"
+    except OSError:
+        pass
     return None
 
 
@@ -99,40 +66,53 @@ def classify(
     tool_class: ToolClass = spec.tool_class
     paths: tuple[Path, ...] = ()
     sensitive = None
+    protected = None
     outside = False
     if name in _PATH_ARG_TOOLS:
         raw = args.get("path") or "."
         p = Path(str(raw)).expanduser()
-        full = _real(p if p.is_absolute() else workspace / p)
+        written = Path(os.path.normpath(p if p.is_absolute() else workspace / p))
+        full = _real(written)
         paths = (full,)
         outside = not inside(full, workspace)
         if tool_class == "read":
-            sensitive = _sensitive_read(full)
+            sensitive = _sensitive_read(name, written) or _sensitive_read(name, full)
         elif tool_class == "write":
-            sensitive = _sensitive_write(full, workspace)
+            protected = protected_reason(written) or protected_reason(full)
+            sensitive = _hard_link(full)
     facts = CallFacts(
         name=name,
         tool_class=tool_class,
         paths=paths,
         outside_workspace=outside,
         sensitive=sensitive,
+        protected=protected,
     )
     return Classified(tool_class, paths, facts)
 
 
-def _classify_command(args: Mapping[str, Any], workspace: Path) -> Classified:
+def classify_command(
+    command: str,
+    workspace: Path,
+    workdir: str | None = None,
+    env: Mapping[str, str] | None = None,
+) -> Classified:
+    """Classify a ``terminal`` call: the shell analysis run where the command will run."""
     from hermes.safety.shell.analyze import analyze_command
+    from hermes.safety.shell.context import ShellContext
 
-    command = str(args.get("command", ""))
-    verdict = analyze_command(command)
-    workdir = args.get("workdir")
-    wd = workspace
+    wd = _real(workspace)
     if workdir:
         p = Path(str(workdir)).expanduser()
         wd = _real(p if p.is_absolute() else workspace / p)
     outside = not inside(wd, workspace)
+    context = ShellContext.create(workspace, wd, os.environ if env is None else env)
+    verdict = analyze_command(command, context)
     tool_class: ToolClass = "read" if verdict.read_only and not outside else "exec"
     prefixes = tuple(c.prefix for c in verdict.commands) or (command.strip()[:80],)
+    reason = verdict.reason
+    if outside and verdict.read_only:
+        reason = f"asks: the command runs outside the workspace ({wd})"
     facts = CallFacts(
         name="terminal",
         tool_class=tool_class,
@@ -140,7 +120,16 @@ def _classify_command(args: Mapping[str, Any], workspace: Path) -> Classified:
         command_prefixes=prefixes,
         paths=(wd,),
         catastrophic=verdict.catastrophic,
-        classification_reason=verdict.reason,
+        classification_reason=reason,
         plain=verdict.plain,
+        sensitive=verdict.sensitive,
+        protected=verdict.protected,
     )
     return Classified(tool_class, (wd,), facts)
+
+
+def _classify_command(args: Mapping[str, Any], workspace: Path) -> Classified:
+    workdir = args.get("workdir")
+    return classify_command(
+        str(args.get("command", "")), workspace, str(workdir) if workdir else None
+    )

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
-from hermes.protocol import ApprovalMode, ToolClass
+from hermes.protocol import APPROVAL_MODES, ApprovalMode, ToolClass
 
 Action = Literal["allow", "ask", "deny"]
 
@@ -26,7 +26,12 @@ class CallFacts:
     command_prefixes: tuple[str, ...] = ()
     paths: tuple[Path, ...] = ()
     outside_workspace: bool = False
-    sensitive: str | None = None  # why the path is sensitive (secrets, .git internals)
+    sensitive: str | None = None
+    """Why the call may expose secrets (or is otherwise delicate): it asks, and no
+    "always" grant is offered or honoured; an explicit approvals.allow rule still is."""
+    protected: str | None = None
+    """Why the call writes a protected path (.git, .hermes, hermes' home): it asks in
+    every mode, whatever the rules say."""
     catastrophic: str | None = None
     classification_reason: str = ""
     # False when the command has redirection, substitution or expansion: then its
@@ -112,6 +117,9 @@ class ApprovalPolicy:
     allow: tuple[Rule, ...] = ()
     deny: tuple[Rule, ...] = ()
     grants: list[Rule] = field(default_factory=list)
+    # Commands run inside the OS sandbox (the engine sets it once it knows); mode
+    # ``auto`` runs them without asking only then.
+    sandboxed: bool = False
 
     @classmethod
     def from_config(
@@ -120,13 +128,19 @@ class ApprovalPolicy:
         return cls(mode, tuple(Rule.parse(a) for a in allow), tuple(Rule.parse(d) for d in deny))
 
     def always_rules(self, facts: CallFacts) -> tuple[str, ...]:
-        """The exact rules an "always" answer would add (never a blanket ``*``)."""
-        if facts.catastrophic:
+        """The exact rules an "always" answer would add (never a blanket ``*``, never a
+        bare interpreter or runner: ``python -m pytest``, not ``python``)."""
+        if facts.catastrophic or facts.protected or facts.sensitive:
             return ()
         if facts.command is not None:
             if not facts.plain:
                 return ()
-            return tuple(f"{facts.name}:{p}" for p in dict.fromkeys(facts.command_prefixes))
+            from hermes.safety.shell.programs import grantable
+
+            prefixes = tuple(dict.fromkeys(facts.command_prefixes))
+            if not all(grantable(p) for p in prefixes):
+                return ()
+            return tuple(f"{facts.name}:{p}" for p in prefixes)
         if facts.paths:
             return tuple(f"{facts.name}:{p}" for p in dict.fromkeys(str(p) for p in facts.paths))
         return (facts.name,)
@@ -145,43 +159,93 @@ class ApprovalPolicy:
         return False
 
     def decide(self, facts: CallFacts) -> Decision:
-        """Decide one call. Order: deny rules, catastrophic, allow rules, grants, mode."""
+        """Decide one call. Order: deny rules, catastrophic, protected paths, allow rules,
+        writes outside the workspace, secrets, grants, then the mode."""
         denied = _touches(self.deny, facts)
         if denied is not None:
             return Decision("deny", f"denied by rule '{denied}' in approvals.deny")
-        rules = self.always_rules(facts)
+        if self.mode == "plan" and facts.tool_class != "read":  # no rule or grant beats it
+            return _mode_decision("plan", facts, ())
         if facts.catastrophic:
             return Decision("ask", f"catastrophic: {facts.catastrophic}", (), True)
+        if facts.protected:
+            return Decision("ask", f"protected: {facts.protected}")
         allowed = _covers(self.allow, facts)
         if allowed is not None:
             return Decision("allow", f"allowed by rule '{allowed}' in approvals.allow")
         if facts.outside_workspace and facts.tool_class == "write":
-            return Decision("ask", "writes outside the workspace", rules)
+            return Decision("ask", "writes outside the workspace")
         if facts.sensitive:
-            return Decision("ask", facts.sensitive, rules)
+            return Decision("ask", facts.sensitive)
         granted = _covers(self.grants, facts)
         if granted is not None:
             return Decision("allow", f"allowed by your 'always' grant '{granted}'")
-        if facts.tool_class == "read":
-            why = facts.classification_reason or "reads run without asking"
-            return Decision("allow", why)
-        if self.mode == "yolo":
-            return Decision("allow", "approval mode yolo")
-        if self.mode == "auto-edit" and facts.tool_class == "write":
-            return Decision("allow", "approval mode auto-edit: edits inside the workspace")
-        why = facts.classification_reason or f"{facts.name} changes the workspace"
-        return Decision("ask", f"approval mode {self.mode}: {why}", rules)
+        return _mode_decision(self.mode, facts, self.always_rules(facts))
+
+
+def _mode_decision(mode: ApprovalMode, facts: CallFacts, rules: tuple[str, ...]) -> Decision:
+    """What the approval mode alone says (no rules, grants or special cases)."""
+    if facts.tool_class == "read":
+        why = facts.classification_reason or "reads run without asking"
+        return Decision("allow", why)
+    if mode == "plan":
+        what = "commands" if facts.tool_class == "exec" else "edits"
+        return Decision(
+            "deny",
+            f"plan mode: {what} do not run while planning. Only reads run now: explore, "
+            "then call exit_plan_mode with your plan for the user to accept",
+        )
+    if mode == "yolo":
+        return Decision("allow", "approval mode yolo")
+    if mode == "auto-edit" and facts.tool_class == "write":
+        return Decision("allow", "approval mode auto-edit: edits inside the workspace")
+    why = facts.classification_reason or f"{facts.name} changes the workspace"
+    return Decision("ask", f"approval mode {mode}: {why}", rules)
+
+
+def modes_that_allow(facts: CallFacts) -> tuple[ApprovalMode, ...]:
+    """The approval modes in which this call would run without asking (ignoring rules
+    and grants); empty when only a person can approve it."""
+    if facts.catastrophic or facts.protected or facts.sensitive:
+        return ()
+    if facts.outside_workspace and facts.tool_class == "write":
+        return ()
+    return tuple(m for m in APPROVAL_MODES if _mode_decision(m, facts, ()).action == "allow")
+
+
+def _quoted(facts: CallFacts) -> str:
+    """The call as a person recognises it: the command, or the tool and its path."""
+    if facts.command is not None:
+        text = " ".join(facts.command.split())
+        if len(text) > 120:
+            text = text[:119] + "…"
+        if not text.isprintable():
+            text = "".join(ch if ch.isprintable() else repr(ch)[1:-1] for ch in text)
+        return f"{facts.name} `{text}`"
+    if facts.paths:
+        return f"{facts.name} on {facts.paths[0]}"
+    return facts.name
+
+
+def headless_hint(decision: Decision, facts: CallFacts) -> str:
+    """How to let this call run in a run with no one to ask: a mode that would allow it
+    (only one that really would) and the allow rule an "always" answer would add."""
+    modes = [m for m in modes_that_allow(facts) if m != "ask"]
+    rule = decision.always_rules[0] if decision.always_rules else None
+    ways: list[str] = []
+    if modes:
+        also = f" (or {', '.join(modes[1:])})" if len(modes) > 1 else ""
+        ways.append(f"--approval-mode {modes[0]}{also}")
+    if rule:
+        ways.append(f"an approvals.allow rule such as '{rule}'")
+    if not ways:
+        return "Only a person can approve it: run hermes interactively."
+    return f"To allow it, use {' or '.join(ways)}."
 
 
 def headless_denial(decision: Decision, facts: CallFacts) -> str:
     """What the model (and stderr) is told when a call needed a human and none is there."""
-    how = "--approval-mode auto-edit or yolo" if not decision.catastrophic else "a human"
-    rule = (
-        f" or an approvals.allow rule such as '{decision.always_rules[0]}'"
-        if decision.always_rules
-        else ""
-    )
     return (
-        f"denied: {facts.name} needs approval ({decision.reason}) and this run has no one to "
-        f"ask. To allow it, use {how}{rule}."
+        f"denied: {_quoted(facts)} needs approval ({decision.reason}) and this run has no one "
+        f"to ask. {headless_hint(decision, facts)}"
     )

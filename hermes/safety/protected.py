@@ -44,7 +44,7 @@ def protected_reason(path: Path, home: Path | None = None) -> str | None:
     if resolved != path:
         candidates.append(resolved)
     for p in candidates:
-        why = _lexical_reason(p)
+        why = lexical_reason(p)
         if why:
             return why
     for p in candidates:
@@ -56,13 +56,16 @@ def protected_reason(path: Path, home: Path | None = None) -> str | None:
     return None
 
 
-def _lexical_reason(path: Path) -> str | None:
+def lexical_reason(path: Path) -> str | None:
+    """Why ``path`` is protected by its components alone (no disk access), or None."""
     parts = path.parts
     for i, part in enumerate(parts):
         if is_named(part, ".git"):
             inner = "/".join(parts[i:])
             if i == len(parts) - 1:
-                return f"writes {inner} (a .git folder or gitfile decides where git reads its config)"
+                return (
+                    f"writes {inner} (a .git folder or gitfile decides where git reads its config)"
+                )
             return f"writes git internals ({inner})"
         if is_named(part, ".hermes"):
             return f"writes hermes configuration ({'/'.join(parts[i:])})"

@@ -98,7 +98,9 @@ def name_reason(name: str) -> str | None:
             return kind
     if any(word in n for word in _SECRET_WORDS):
         stem, dot, suffix = n.rpartition(".")
-        if not (dot and stem and f".{suffix}" in _CODE_SUFFIXES) and not n.endswith(_TEMPLATE_SUFFIXES):
+        if not (dot and stem and f".{suffix}" in _CODE_SUFFIXES) and not n.endswith(
+            _TEMPLATE_SUFFIXES
+        ):
             return "credentials or secrets file"
     return None
 
@@ -127,8 +129,8 @@ def lexical_reason(path: str | Path) -> str | None:
     return None
 
 
-def sensitive_reason(path: str | Path, home: Path | None = None) -> str | None:
-    """Why reading ``path`` may expose secrets, or None.
+def sensitive_kind(path: str | Path, home: Path | None = None) -> tuple[str, str] | None:
+    """``(path as shown, what it is)`` when reading ``path`` may expose secrets.
 
     ``path`` is checked as written and, when it is absolute, with symlinks resolved;
     anything in hermes' own home (``home``, default ``$HERMES_HOME``) counts.
@@ -148,6 +150,54 @@ def sensitive_reason(path: str | Path, home: Path | None = None) -> str | None:
                     kind = "hermes' own home"
                 if kind:
                     shown = f"{shown} (-> {resolved})"
-    if kind is None:
+    return (shown, kind) if kind else None
+
+
+def sensitive_reason(path: str | Path, home: Path | None = None) -> str | None:
+    """Why reading ``path`` may expose secrets, or None (see :func:`sensitive_kind`)."""
+    found = sensitive_kind(path, home)
+    if found is None:
         return None
+    shown, kind = found
     return f"{shown} may hold secrets ({kind})"
+
+
+# Names standing for each rule above, to test a glob against.
+_EXAMPLES = (
+    ".env",
+    ".env.local",
+    ".env.production",
+    "prod.env",
+    ".envrc",
+    "server.key",
+    "cert.pem",
+    "id_rsa",
+    "id_ed25519",
+    "id_ecdsa",
+    "store.p12",
+    "store.pfx",
+    "store.jks",
+    "credentials",
+    "credentials.json",
+    "secrets.yaml",
+    "client_secret.json",
+    ".netrc",
+    ".pgpass",
+    ".npmrc",
+    ".pypirc",
+    ".git-credentials",
+    "terraform.tfstate",
+    ".bash_history",
+    "hermes.db",
+    "hermes.db-wal",
+)
+
+
+def glob_may_match_secret(pattern: str) -> str | None:
+    """A secret file name the glob ``pattern`` (its last component) could match, or
+    None. For globs that are not expanded here (``grep --include='.env*'``)."""
+    last = pattern.replace("\\", "/").rstrip("/").rpartition("/")[2]
+    if not last:
+        return None
+    rx = last.casefold()
+    return next((name for name in _EXAMPLES if fnmatch.fnmatchcase(name, rx)), None)

@@ -93,6 +93,11 @@ class SandboxPolicy:
         real = _real(path)
         return any(_within(real, h) for h in self.hidden)
 
+    def holds_hidden(self, path: Path) -> bool:
+        """Whether a hidden path lies inside the directory ``path``."""
+        real = _real(path)
+        return any(real in h.parents for h in self.hidden)
+
 
 def _real(path: Path) -> Path:
     try:
@@ -137,7 +142,7 @@ def git_dirs(workspace: Path) -> tuple[Path, ...]:
             except OSError:
                 common = ""
             if common:
-                found.append(_real(gitdir / common if not Path(common).is_absolute() else common))
+                found.append(_real(gitdir / common))  # an absolute one replaces gitdir
             return tuple(dict.fromkeys(found))
     return ()
 

@@ -1,4 +1,9 @@
-"""Exporting a stored session as Markdown (to read) or JSON lines (to process)."""
+"""Exporting a stored session as Markdown (to read) or JSON lines (to process).
+
+Stored text was redacted when it was written; an export redacts it again, so secrets a
+later hermes knows (a new format, this process's own credentials) never leave in clear.
+Each piece is redacted on its own, never the assembled document.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +12,7 @@ import time
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from hermes.redact import redact, redact_json
 from hermes.store.records import CallState, SessionRecord, StoredMessage
 
 
@@ -25,17 +31,18 @@ def _fence(text: str, lang: str = "") -> str:
 
 
 def _arguments(raw: str) -> str:
+    """Call arguments pretty-printed, every string in them redacted."""
     try:
-        return json.dumps(json.loads(raw), indent=2, ensure_ascii=False)
+        return json.dumps(redact_json(json.loads(raw)), indent=2, ensure_ascii=False)
     except ValueError:
-        return raw
+        return redact(raw)
 
 
 def export_markdown(record: SessionRecord, stored: Sequence[StoredMessage]) -> str:
     """The transcript as Markdown: messages as sections, calls and results as code blocks."""
     names: dict[str, str] = {}
     lines = [
-        f"# {record.title or 'Untitled session'}",
+        f"# {redact(record.title) or 'Untitled session'}",
         "",
         f"- session: `{record.id}`",
         f"- workspace: `{record.workspace}`",
@@ -50,13 +57,13 @@ def export_markdown(record: SessionRecord, stored: Sequence[StoredMessage]) -> s
         if msg.role == "tool":
             name = names.get(msg.tool_call_id or "", "tool")
             note = " (synthesized: the call was interrupted)" if item.synthetic else ""
-            lines += [f"**Result of `{name}`**{note}", "", _fence(msg.content or ""), ""]
+            lines += [f"**Result of `{name}`**{note}", "", _fence(redact(msg.content or "")), ""]
             continue
         heading = {"user": "User", "assistant": "Assistant", "system": "System"}[msg.role]
         note = " (interrupted)" if item.interrupted else ""
         lines += [f"## {heading}{note}", ""]
         if msg.content:
-            lines += [msg.content.rstrip(), ""]
+            lines += [redact(msg.content).rstrip(), ""]
         for call in msg.tool_calls:
             names[call.id] = call.name
             lines += [f"**Call `{call.name}`**", "", _fence(_arguments(call.arguments), "json"), ""]
@@ -81,7 +88,7 @@ def export_jsonl(
         "prompt_tokens": record.prompt_tokens,
         "completion_tokens": record.completion_tokens,
     }
-    out = [json.dumps(head, ensure_ascii=False)]
+    out = [json.dumps(redact_json(head), ensure_ascii=False)]
     states = states or {}
     for item in stored:
         row: dict[str, Any] = {"type": "message", "seq": item.seq, "created_at": item.created_at}
@@ -94,5 +101,5 @@ def export_jsonl(
             state = states.get(call["id"])
             if state is not None:
                 call["status"] = state.status
-        out.append(json.dumps(row, ensure_ascii=False))
+        out.append(json.dumps(redact_json(row), ensure_ascii=False))
     return "\n".join(out) + "\n"

@@ -178,6 +178,51 @@ MIGRATIONS: dict[int, tuple[str, ...]] = {
         )""",
         "ALTER TABLE model_calls ADD COLUMN usage_estimated INTEGER NOT NULL DEFAULT 0",
     ),
+    # 7: every hook run (hermes.hooks): which event and command, how long, how it ended
+    # (exit code NULL: killed or never started) and what it decided.
+    7: (
+        """CREATE TABLE hook_runs (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            session_id TEXT NOT NULL REFERENCES sessions (id) ON DELETE CASCADE,
+            event TEXT NOT NULL,
+            command TEXT NOT NULL,
+            source TEXT NOT NULL DEFAULT '',
+            call_id TEXT NOT NULL DEFAULT '',
+            tool_name TEXT NOT NULL DEFAULT '',
+            started_at REAL NOT NULL,
+            duration_ms REAL NOT NULL,
+            exit_code INTEGER,
+            outcome TEXT NOT NULL,
+            decision TEXT NOT NULL DEFAULT '',
+            message TEXT NOT NULL DEFAULT ''
+        )""",
+        "CREATE INDEX hook_runs_by_session ON hook_runs (session_id, id)",
+    ),
+    # 8: what a resumed session needs to look as it did live: each call's diff, exit code
+    # and duration, each reply's reasoning, and the cost an endpoint reported.
+    8: (
+        "ALTER TABLE tool_calls ADD COLUMN diff TEXT NOT NULL DEFAULT ''",
+        "ALTER TABLE tool_calls ADD COLUMN exit_code INTEGER",
+        "ALTER TABLE tool_calls ADD COLUMN duration REAL",
+        "ALTER TABLE messages ADD COLUMN reasoning TEXT",
+        "ALTER TABLE model_calls ADD COLUMN cost REAL",
+    ),
+    # 9: subagents, the to-do list and plan mode (hermes.engine.subagents, todos, plan): a
+    # child session names its parent session and the parent's ``task`` call (and the
+    # task's description); a session's to-do list as last written; the approval mode to
+    # go back to when a plan is accepted.
+    9: (
+        "ALTER TABLE sessions ADD COLUMN parent_session_id TEXT",
+        "ALTER TABLE sessions ADD COLUMN parent_call_id TEXT",
+        "ALTER TABLE sessions ADD COLUMN agent TEXT NOT NULL DEFAULT ''",
+        "ALTER TABLE sessions ADD COLUMN mode_before_plan TEXT",
+        "CREATE INDEX sessions_by_parent ON sessions (parent_session_id, parent_call_id)",
+        """CREATE TABLE session_todos (
+            session_id TEXT PRIMARY KEY REFERENCES sessions (id) ON DELETE CASCADE,
+            items TEXT NOT NULL,
+            updated_at REAL NOT NULL
+        )""",
+    ),
 }
 
 SCHEMA_VERSION = max(MIGRATIONS)

@@ -43,6 +43,7 @@ class StoredMessage:
     synthetic: bool = False
     folded: bool = False
     rewound: bool = False  # cut from the model's view by /rewind (hermes.engine.checkpoint_hooks)
+    reasoning: str = ""  # an assistant reply's reasoning, shown again on resume
 
 
 @dataclass(frozen=True)
@@ -54,6 +55,9 @@ class CallState:
     arguments: str
     status: str  # requested | pending_approval | running | done | failed | denied | cancelled
     reason: str = ""
+    diff: str = ""  # what an edit changed (its result's diff)
+    exit_code: int | None = None  # a command's exit code
+    duration: float | None = None  # seconds from its start to its result
 
 
 @dataclass(frozen=True)
@@ -72,6 +76,7 @@ class ModelCallRecord:
     response: str = ""
     created_at: float = 0.0
     usage_estimated: bool = False  # counted locally: the server reported no usage
+    cost: float | None = None  # what the endpoint said the request cost (USD), if it did
 
 
 HIT_START = "\u00ab"

@@ -52,7 +52,7 @@ _SESSION_COLS = (
 )
 _MESSAGE_COLS = (
     "id, seq, role, content, tool_calls, tool_call_id, created_at, interrupted, synthetic, folded, "
-    "rewound"
+    "rewound, reasoning"
 )
 
 
@@ -106,9 +106,17 @@ class Store(Database):
             )
         return _session(rows[0])
 
-    def list_sessions(self, workspace: str | None = None, limit: int = 50) -> list[SessionRecord]:
-        """Newest first; only those of ``workspace`` when given."""
+    def list_sessions(
+        self, workspace: str | None = None, limit: int = 50, *, nonempty: bool = False
+    ) -> list[SessionRecord]:
+        """Newest first; only those of ``workspace`` when given; ``nonempty``: only
+        sessions with at least one message."""
         where, params = ("", ()) if workspace is None else ("WHERE workspace = ?", (workspace,))
+        if nonempty:
+            where = f"{where} AND message_count > 0" if where else "WHERE message_count > 0"
+        # A subagent's session is shown inside its parent's (hermes.store.children).
+        where = f"{where} AND" if where else "WHERE"
+        where += " parent_session_id IS NULL"
         rows = self.read(
             f"SELECT {_SESSION_COLS} FROM sessions {where} "
             "ORDER BY updated_at DESC, id DESC LIMIT ?",
@@ -131,11 +139,17 @@ class Store(Database):
             )
 
     def delete_session(self, session_id: str) -> None:
-        """Remove a session and everything recorded for it."""
+        """Remove a session and everything recorded for it (its subagents' sessions too)."""
         with self.write() as db:
-            for table in ("messages", "tool_calls", "model_calls", "drafts"):
-                db.execute(f"DELETE FROM {table} WHERE session_id = ?", (session_id,))
-            db.execute("DELETE FROM sessions WHERE id = ?", (session_id,))
+            tree = db.execute(
+                "WITH RECURSIVE tree(id) AS (SELECT ? UNION SELECT s.id FROM sessions s "
+                "JOIN tree t ON s.parent_session_id = t.id) SELECT id FROM tree",
+                (session_id,),
+            ).fetchall()
+            for (sid,) in tree:
+                for table in ("messages", "tool_calls", "model_calls", "drafts"):
+                    db.execute(f"DELETE FROM {table} WHERE session_id = ?", (sid,))
+                db.execute("DELETE FROM sessions WHERE id = ?", (sid,))
 
     # ------------------------------------------------------------------ messages
 
@@ -147,14 +161,29 @@ class Store(Database):
         interrupted: bool = False,
         synthetic: bool = False,
         calls_status: str = "requested",
+        reasoning: str = "",
+        diff: str = "",
+        exit_code: int | None = None,
+        duration: float | None = None,
     ) -> StoredMessage:
         """Commit one message (and, for an assistant message, its calls) durably.
 
         Content and call arguments are stored redacted; the returned record carries the
-        message as given. An assistant message also discards the reply draft.
+        message as given. An assistant message also discards the reply draft and keeps
+        its ``reasoning``; a tool result records its call's ``diff``, ``exit_code`` and
+        ``duration`` (what a resumed session shows again).
         """
         with self.write() as db:
-            return self._insert(db, session_id, message, interrupted, synthetic, calls_status)
+            return self._insert(
+                db,
+                session_id,
+                message,
+                interrupted,
+                synthetic,
+                calls_status,
+                reasoning=reasoning,
+                result=(diff, exit_code, duration),
+            )
 
     def _insert(
         self,
@@ -164,6 +193,9 @@ class Store(Database):
         interrupted: bool,
         synthetic: bool,
         calls_status: str,
+        *,
+        reasoning: str = "",
+        result: tuple[str, int | None, float | None] = ("", None, None),
     ) -> StoredMessage:
         now = time.time()
         calls = [
@@ -177,7 +209,7 @@ class Store(Database):
         seq = row[0]
         cur = db.execute(
             "INSERT INTO messages (session_id, seq, role, content, tool_calls, tool_call_id, "
-            "created_at, interrupted, synthetic) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "created_at, interrupted, synthetic, reasoning) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
                 session_id,
                 seq,
@@ -188,6 +220,7 @@ class Store(Database):
                 now,
                 int(interrupted),
                 int(synthetic),
+                redact(reasoning) if reasoning else None,
             ),
         )
         msg_id = cur.lastrowid or 0
@@ -199,11 +232,12 @@ class Store(Database):
                 (session_id, call["id"], msg_id, fn["name"], fn["arguments"], calls_status, now),
             )
         if message.role == "tool" and message.tool_call_id is not None:
+            diff, exit_code, duration = result
             db.execute(
                 "UPDATE tool_calls SET status = CASE WHEN status IN ('requested', "
-                "'pending_approval', 'running') THEN 'done' ELSE status END, updated_at = ? "
-                "WHERE session_id = ? AND call_id = ?",
-                (now, session_id, message.tool_call_id),
+                "'pending_approval', 'running') THEN 'done' ELSE status END, updated_at = ?, "
+                "diff = ?, exit_code = ?, duration = ? WHERE session_id = ? AND call_id = ?",
+                (now, redact(diff), exit_code, duration, session_id, message.tool_call_id),
             )
         if message.role == "assistant":
             db.execute("DELETE FROM drafts WHERE session_id = ?", (session_id,))
@@ -211,7 +245,7 @@ class Store(Database):
             "UPDATE sessions SET message_count = message_count + 1, updated_at = ? WHERE id = ?",
             (now, session_id),
         )
-        return StoredMessage(msg_id, seq, message, now, interrupted, synthetic)
+        return StoredMessage(msg_id, seq, message, now, interrupted, synthetic, reasoning=reasoning)
 
     def load_messages(self, session_id: str) -> list[StoredMessage]:
         """The full transcript in order."""
@@ -221,7 +255,8 @@ class Store(Database):
         )
         out: list[StoredMessage] = []
         append, loads, none = out.append, json.loads, ()  # a hot loop on resume
-        for mid, seq, role, content, calls, tcid, created, intr, synth, folded, rewound in rows:
+        for mid, seq, role, content, calls, tcid, created, *flags, why in rows:
+            intr, synth, folded, rewound = flags
             tool_calls: tuple[ToolCall, ...] = none
             if calls:
                 tool_calls = tuple(
@@ -231,7 +266,15 @@ class Store(Database):
             msg = Message(role, content, tool_calls, tcid)
             append(
                 StoredMessage(
-                    mid, seq, msg, created, intr == 1, synth == 1, folded == 1, rewound == 1
+                    mid,
+                    seq,
+                    msg,
+                    created,
+                    intr == 1,
+                    synth == 1,
+                    folded == 1,
+                    rewound == 1,
+                    why or "",
                 )
             )
         return out
@@ -338,10 +381,52 @@ class Store(Database):
                 (status, redact(reason), time.time(), session_id, call_id),
             )
 
+    def claim_call(
+        self, session_id: str, call_id: str, owner: str, status: str = "running"
+    ) -> CallState | None:
+        """Take a call that has not started (``requested`` or ``pending_approval``) for
+        ``owner``, atomically: of any number of processes claiming it, exactly one gets
+        None back and may run it (or record its decision: ``status`` ``denied``, ...).
+        The others get the call as it is instead (its status, and for a running call
+        its owner, which the claim keeps in ``reason``). A call with no recorded row is
+        nobody else's and counts as claimed."""
+        with self.write() as db:
+            cur = db.execute(
+                "UPDATE tool_calls SET status = ?, reason = ?, updated_at = ? "
+                "WHERE session_id = ? AND call_id = ? AND status IN ('requested', 'pending_approval')",
+                (status, owner, time.time(), session_id, call_id),
+            )
+            if cur.rowcount == 1:
+                return None
+            row = db.execute(
+                "SELECT call_id, name, arguments, status, reason FROM tool_calls "
+                "WHERE session_id = ? AND call_id = ?",
+                (session_id, call_id),
+            ).fetchone()
+        return None if row is None else CallState(*row)
+
+    def await_approval(self, session_id: str, call_id: str, reason: str) -> bool:
+        """Mark a call that has not started as waiting for approval; False (nothing
+        changed) when it already started or ended, e.g. another process claimed it."""
+        with self.write() as db:
+            cur = db.execute(
+                "UPDATE tool_calls SET status = 'pending_approval', reason = ?, updated_at = ? "
+                "WHERE session_id = ? AND call_id = ? AND status IN ('requested', 'pending_approval')",
+                (redact(reason), time.time(), session_id, call_id),
+            )
+            if cur.rowcount == 1:
+                return True
+            row = db.execute(
+                "SELECT 1 FROM tool_calls WHERE session_id = ? AND call_id = ?",
+                (session_id, call_id),
+            ).fetchone()
+        return row is None
+
     def call_states(self, session_id: str) -> dict[str, CallState]:
         """Every recorded call of the session by call id."""
         rows = self.read(
-            "SELECT call_id, name, arguments, status, reason FROM tool_calls WHERE session_id = ?",
+            "SELECT call_id, name, arguments, status, reason, diff, exit_code, duration "
+            "FROM tool_calls WHERE session_id = ?",
             (session_id,),
         )
         return {str(r[0]): CallState(*r) for r in rows}
@@ -354,8 +439,8 @@ class Store(Database):
             db.execute(
                 "INSERT INTO model_calls (session_id, created_at, model, request_bytes, "
                 "message_count, latency_ms, retries, prompt_tokens, completion_tokens, "
-                "finish_reason, error, response, usage_estimated) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "finish_reason, error, response, usage_estimated, cost) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     session_id,
                     rec.created_at or time.time(),
@@ -370,6 +455,7 @@ class Store(Database):
                     redact(rec.error),
                     redact(rec.response),
                     int(rec.usage_estimated),
+                    rec.cost,
                 ),
             )
             if rec.prompt_tokens or rec.completion_tokens:
@@ -383,11 +469,27 @@ class Store(Database):
         """The session's model requests, oldest first."""
         rows = self.read(
             "SELECT model, request_bytes, message_count, latency_ms, retries, prompt_tokens, "
-            "completion_tokens, finish_reason, error, response, created_at, usage_estimated "
-            "FROM model_calls WHERE session_id = ? ORDER BY id",
+            "completion_tokens, finish_reason, error, response, created_at, usage_estimated, "
+            "cost FROM model_calls WHERE session_id = ? ORDER BY id",
             (session_id,),
         )
-        return [replace(ModelCallRecord(*r[:-1]), usage_estimated=bool(r[-1])) for r in rows]
+        return [
+            replace(ModelCallRecord(*r[:-2]), usage_estimated=bool(r[-2]), cost=r[-1]) for r in rows
+        ]
+
+    def usage_summary(self, session_id: str) -> tuple[int, int, float | None]:
+        """``(prompt, completion, cost)``: the tokens of the session's latest request that
+        reported usage (what its context held) and the cost the endpoint reported for
+        the whole session (None when it never reported one)."""
+        last = self.read(
+            "SELECT prompt_tokens, completion_tokens FROM model_calls WHERE session_id = ? "
+            "AND prompt_tokens > 0 ORDER BY id DESC LIMIT 1",
+            (session_id,),
+        )
+        cost = self.read("SELECT SUM(cost) FROM model_calls WHERE session_id = ?", (session_id,))
+        prompt, completion = (int(last[0][0]), int(last[0][1])) if last else (0, 0)
+        total = cost[0][0] if cost else None
+        return prompt, completion, None if total is None else float(total)
 
     # ------------------------------------------------------------------ search
 

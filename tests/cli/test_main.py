@@ -202,3 +202,38 @@ def test_no_prompt_without_terminal_says_what_to_do(workspace: Path, hermes_home
 def test_version(workspace: Path, hermes_home: Path) -> None:
     run = hermes("--version", cwd=workspace, home=hermes_home)
     assert run.returncode == 0 and run.stdout.startswith("hermes ")
+
+
+@pytest.mark.parametrize("mode", ["ask", "yolo"])
+def test_printenv_never_shows_the_key_and_the_database_never_holds_it(
+    mode: str, server: ScriptedServer, workspace: Path, hermes_home: Path
+) -> None:
+    """Issue 15, finding 5: hermes' key in a shape no pattern knows (``gsk_``)."""
+    key = "gsk_" + "9c" * 24
+    server.add(
+        ScriptedReply(tool_calls=(ScriptedCall("terminal", '{"command": "printenv"}', "c1"),)),
+        ScriptedReply(text=f"Done; the key you gave was {key}."),
+    )
+    run = hermes(
+        "-p",
+        f"list the environment; my key is {key}",
+        "--base-url",
+        server.base_url,
+        "--approval-mode",
+        mode,
+        cwd=workspace,
+        home=hermes_home,
+        env={"HERMES_API_KEY": key, "OPENAI_API_KEY": key, "SOME_COPY": key},
+    )
+    assert run.returncode == 0, run.stderr
+    tool_results = [m for m in server.requests[-1].messages if m["role"] == "tool"]
+    assert len(tool_results) == 1
+    output = tool_results[0]["content"]
+    assert key not in output
+    for name in ("HERMES_API_KEY=", "OPENAI_API_KEY=", "SOME_COPY="):
+        assert name not in output
+    if mode == "yolo":
+        assert "PATH=" in output  # it ran, without the credentials
+    stored = b"".join(p.read_bytes() for p in hermes_home.glob("hermes.db*"))
+    assert key.encode() not in stored
+    assert b"[REDACTED:credential]" in stored

@@ -9,6 +9,7 @@ import pytest
 import yaml
 
 from hermes.cli.main import main
+from hermes.trust.workspace import trust_folder
 from tests.mcp_servers import stdio_server
 
 
@@ -16,6 +17,7 @@ def configure(workspace: Path, servers: dict[str, object]) -> None:
     (workspace / ".hermes").mkdir(exist_ok=True)
     text = yaml.safe_dump({"mcp": {"servers": servers}}, sort_keys=False)
     (workspace / ".hermes" / "config.yaml").write_text(text)
+    trust_folder(workspace)  # an untrusted folder's servers never start
 
 
 def test_list_json_shows_state_and_tools(
@@ -66,6 +68,7 @@ def test_doctor_shows_each_server(workspace: Path, capsys: pytest.CaptureFixture
     )
     config = workspace / ".hermes" / "config.yaml"
     config.write_text(config.read_text() + "model:\n  base_url: http://127.0.0.1:9/v1\n")
+    trust_folder(workspace)
     assert main(["-C", str(workspace), "doctor", "--json", "--timeout", "1"]) == 1
     lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
     checks = {c["check"]: c for c in lines}

@@ -119,6 +119,50 @@ def test_export_markdown_and_jsonl(
     assert [r["seq"] for r in rows[1:]] == [0, 1, 2, 3]
 
 
+def test_export_redacts_what_was_stored_in_clear_before(
+    hermes_home: Path, workspace: Path, tmp_path: Path
+) -> None:
+    """A key in a shape no pattern knew, stored by an older hermes: the export of a
+    hermes that holds that key as its credential never shows it (issue 15, finding 6)."""
+    key = "gsk_" + "5e" * 24
+    store = Store(hermes_home / "hermes.db")
+    rec = store.create_session(str(workspace), "m1", "ask", title="keys")
+    store.append_message(rec.id, Message("user", "deploy"))
+    call = ToolCall("c1", "terminal", '{"command": "printenv"}')
+    store.append_message(rec.id, Message("assistant", None, (call,)))
+    store.append_message(rec.id, Message("tool", "PATH=/bin\nHERMES_API_KEY=x", tool_call_id="c1"))
+    store.close()
+    db = sqlite3.connect(hermes_home / "hermes.db")
+    with db:  # as an older hermes wrote it: in clear
+        db.execute("UPDATE messages SET content = ? WHERE role = 'tool'", (f"GROQ={key}",))
+        db.execute(
+            "UPDATE messages SET tool_calls = ? WHERE role = 'assistant'",
+            (
+                json.dumps(
+                    [ToolCall("c1", "terminal", json.dumps({"command": f"echo {key}"})).to_openai()]
+                ),
+            ),
+        )
+    db.close()
+    for fmt in ("md", "jsonl"):
+        run = hermes(
+            "sessions",
+            "export",
+            rec.id,
+            "--format",
+            fmt,
+            cwd=workspace,
+            home=hermes_home,
+            env={"HERMES_API_KEY": key},
+        )
+        assert run.returncode == 0, run.stderr
+        assert key not in run.stdout and "[REDACTED:credential]" in run.stdout, fmt
+    rows = [json.loads(line) for line in run.stdout.splitlines()]
+    args = json.loads(rows[2]["tool_calls"][0]["function"]["arguments"])
+    assert args == {"command": "echo [REDACTED:credential]"}
+    assert rows[3]["content"] == "GROQ=[REDACTED:credential]"
+
+
 def test_delete_asks_unless_yes(filled: dict[str, str], workspace: Path, hermes_home: Path) -> None:
     no = hermes("sessions", "delete", filled["b"], cwd=workspace, home=hermes_home, stdin="n\n")
     assert no.returncode == 2 and "not deleted" in no.stderr and "[y/N]" in no.stderr

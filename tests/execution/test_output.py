@@ -17,6 +17,7 @@ from hermes.execution.output import (
     prune_outputs,
 )
 from hermes.execution.spec import ToolContext
+from hermes.redact import register_secret
 from hermes.tools.terminal import terminal
 
 NOTE_RE = re.compile(rb"\n\[\.\.\. ([\d,]+) bytes dropped here by hermes: [^\n]*\.\.\.\]\n")
@@ -170,3 +171,60 @@ def test_a_flooding_command_leaves_a_capped_file(workspace: Path, tmp_path: Path
     assert saved.startswith(b"1\n2\n3\n") and saved.endswith(b"399999\n400000\n")
     assert NOTE_RE.search(saved) is not None
     assert "without its middle" in result.content
+
+
+PLANTED = {
+    "openai": "sk-proj-" + "Ab3dEf6hIj9kLm2nOp5qRs8tUv1wXy4z" * 2,
+    "anthropic": "sk-ant-api03-" + "x7Yz" * 20,
+    "github": "ghp_" + "A1b2C3d4E5f6G7h8I9j0K1l2M3n4O5p6Q7r8",
+    "aws": "AKIAIOSFODNN7EXAMPLE",
+    "slack": "xoxb-1234567890-0987654321-AbCdEfGhIjKlMnOpQrStUvWx",
+    "url": "s3cr3t-pass-for-url",
+    "bearer": "abc.def-ghi_jkl123456",
+    "groq": "gsk_" + "7f" * 24,  # a shape no pattern knows: registered as hermes' key
+}
+
+
+def test_a_spilled_output_is_redacted_and_the_model_still_sees_it_all(
+    workspace: Path, tmp_path: Path
+) -> None:
+    register_secret(PLANTED["groq"])
+    lines = [
+        f"export OPENAI_API_KEY={PLANTED['openai']}",
+        f"key: {PLANTED['anthropic']}",
+        f"token {PLANTED['github']}",
+        f"aws_access_key_id = {PLANTED['aws']}",
+        f"SLACK={PLANTED['slack']}",
+        f"https://alice:{PLANTED['url']}@example.com/repo.git",
+        f"Authorization: Bearer {PLANTED['bearer']}",
+        f"GROQ_API_KEY={PLANTED['groq']}",
+    ]
+    script = workspace / "leak.sh"
+    # Padding first and between, in odd pieces, so the file is spilled and secrets meet
+    # the pipe's chunk boundaries anywhere.
+    script.write_text(
+        "for i in $(seq 1 3000); do printf 'padding line %05d\\n' $i; done\n"
+        + "".join(f"printf '%s' '{line[:7]}'; printf '%s\\n' '{line[7:]}'\n" for line in lines)
+        + "seq 1 3000\n"
+    )
+    limits = ToolLimits(max_output_bytes=2000)
+    ctx = ToolContext(
+        workspace=workspace, limits=limits, output_dir=tmp_path / "outputs", call_id="leak"
+    )
+    result = terminal(ctx, {"command": "bash leak.sh"})
+    assert result.ok and result.full_output_path is not None
+    saved = Path(result.full_output_path).read_text()
+    assert [name for name, secret in PLANTED.items() if secret in saved] == []
+    assert saved.count("[REDACTED:") == len(PLANTED)
+    assert "padding line 03000\n" in saved and saved.endswith("2999\n3000\n")
+
+
+def test_the_capture_redacts_across_any_piece_size(tmp_path: Path) -> None:
+    data = stream(5000) + f"\nkey={PLANTED['openai']}\n".encode() + stream(5000)
+    for sizes in [(1,), (7, 3001), (4096,)]:
+        cap = OutputCapture(1000, tmp_path / f"out-{sizes[0]}", "call_1")
+        feed(cap, data, sizes)
+        cap.close()
+        assert cap.path is not None
+        saved = cap.path.read_bytes()
+        assert saved == data.replace(PLANTED["openai"].encode(), b"[REDACTED:api-key]")

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import random
 import socket
-from typing import Any
 
 import pytest
 
@@ -27,7 +26,6 @@ from hermes.memory.budget import (
     summary_request,
 )
 from hermes.messages import Message, ToolCall
-from hermes.model.endpoint import DEFAULT_CONTEXT_WINDOW, resolve_context_window, window_from_models
 from hermes.tokens import TokenCounter, estimate_tokens
 
 
@@ -51,44 +49,21 @@ READ = ToolCall("r1", "read_file", '{"path": "a.py"}')
 RUN = ToolCall("t1", "terminal", '{"command": "pytest -q"}')
 
 
-# --------------------------------------------------------------------------- window
-
-
-def test_window_from_models_reads_the_known_keys() -> None:
-    assert window_from_models([{"id": "m", "context_length": 32_768}], "m") == 32_768
-    assert window_from_models([{"id": "m", "max_model_len": 8192}], "m") == 8192
-    assert window_from_models([{"id": "x", "context_window": 4096}], "m") == 4096  # the only one
-    assert window_from_models([{"id": "a", "context_length": 1}, {"id": "b"}], "m") is None
-    assert window_from_models([{"id": "m", "top_provider": {"context_length": 200_000}}], "m") == (
-        200_000
-    )
-    assert window_from_models([{"id": "m", "context_length": True}], "m") is None
-
-
-async def test_window_comes_from_config_then_endpoint_then_default() -> None:
-    async def models() -> list[dict[str, Any]]:
-        return [{"id": "m", "context_length": 16_000}]
-
-    async def nothing() -> list[dict[str, Any]]:
-        return [{"id": "m"}]
-
-    async def broken() -> list[dict[str, Any]]:
-        raise ConnectionError("connection refused")
-
-    assert await resolve_context_window(9000, models, "m") == (9000, None)
-    assert await resolve_context_window(None, models, "m") == (16_000, None)
-    window, warning = await resolve_context_window(None, nothing, "m")
-    assert window == DEFAULT_CONTEXT_WINDOW
-    assert warning == (
-        "the context window of m is unknown (the endpoint's /models does not give one); "
-        "assuming 128,000 tokens. Set model.context_window in config to be exact."
-    )
-    window, warning = await resolve_context_window(None, broken, "m")
-    assert window == DEFAULT_CONTEXT_WINDOW
-    assert warning is not None and "ConnectionError: connection refused" in warning
-
-
 # --------------------------------------------------------------------------- budget
+
+
+def test_a_summary_is_capped_and_its_request_fits_the_window() -> None:
+    counter = TokenCounter()
+    assert [
+        (
+            ContextBudget(w, 0.8, counter).summary_cap,
+            ContextBudget(w, 0.8, counter).transcript_budget,
+        )
+        for w in (4000, 8192, 128_000)
+    ] == [(1000, 1976), (2048, 4096), (2048, 64_000)]
+    for w in (4000, 8192, 32_768, 128_000):  # the instructions (~1,000) fit beside them
+        budget = ContextBudget(w, 0.8, counter)
+        assert budget.summary_cap + budget.transcript_budget + 1024 <= w
 
 
 def test_budget_limits_and_threshold_boundary() -> None:

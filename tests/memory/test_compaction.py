@@ -378,31 +378,43 @@ async def test_compact_op_when_idle_and_while_a_turn_runs(store: Store, workspac
         assert server.rejections == []
 
 
-async def test_window_from_endpoint_metadata_or_default_with_a_warning(
+async def test_window_from_endpoint_metadata_or_a_guess_said_once_per_endpoint(
     store: Store, workspace: Path
 ) -> None:
-    for reported, expected in ((3000, 3000), (None, 128_000)):
-        model = Model(
-            [ScriptedReply(text="one"), ScriptedReply(text="two"), ScriptedReply(text="3")], []
-        )
+    """Finding 2 and 17.10: the endpoint is asked once (cached across sessions), before
+    the first chat request, never beside one; an unknown window on a loopback server is
+    assumed small, and said once per endpoint, not every session."""
+    for reported, expected in ((3000, 3000), (None, 8192)):
+        model = Model([ScriptedReply(text=t) for t in ("one", "two", "3", "4")], [])
         with ScriptedServer(model, context_window=reported) as server:
             cfg = make_config(server.base_url, workspace)
-            engine = make_engine(cfg, workspace, store)
-            await engine.start()
-            events = await turn(engine, "hi") + await turn(engine, "again")
-            await engine.submit(p.Shutdown())
-            assert engine.state.context_window == expected
-            assert of_type(events, p.TokenUsage)[-1].context_window == expected
-            warnings = [w.message for w in of_type(events, p.Warning)]
+            said = []
+            for _ in range(2):  # two sessions on the same endpoint
+                engine = make_engine(cfg, workspace, store)
+                await engine.start()
+                events = await turn(engine, "hi") + await turn(engine, "again")
+                await engine.submit(p.Shutdown())
+                assert engine.state.context_window == expected
+                assert of_type(events, p.TokenUsage)[-1].context_window == expected
+                said.append([w.message for w in of_type(events, p.Warning)])
             if reported is None:
-                assert warnings == [
-                    "the context window of gpt-4o-mini is unknown (the endpoint's /models does "
-                    "not give one); assuming 128,000 tokens. Set model.context_window in config "
-                    "to be exact."
+                assert said == [
+                    [
+                        f"the context window of gpt-4o-mini at {server.base_url} is unknown "
+                        "(its /models, /props and /api/show give none); assuming 8,192 tokens "
+                        "(a server on this machine). Set model.context_window in config to be "
+                        "exact (said once for this endpoint)."
+                    ],
+                    [],
                 ]
             else:
-                assert warnings == []
-            assert ("GET", "/v1/models", 200) in server.http_log
+                assert said == [[], []]
+            asked = [(m, path) for m, path, _ in server.http_log]
+            lookups = [("GET", "/v1/models")]
+            if reported is None:
+                lookups += [("GET", "/props"), ("POST", "/api/show")]
+            chat = [("POST", "/v1/chat/completions")]
+            assert asked == lookups + chat * 4  # once, all before the first chat request
 
 
 async def test_facts_from_one_session_reach_the_next_sessions_system_prompt(

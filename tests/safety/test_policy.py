@@ -75,13 +75,13 @@ def test_catastrophic_never_allowed_by_rules_or_grants() -> None:
 
 def test_always_grant_is_scoped_per_sub_command() -> None:
     policy = ApprovalPolicy(mode="ask")
-    facts = terminal("npm test && npm run lint", "npm test", "npm run")
+    facts = terminal("npm test && npm run lint", "npm test", "npm run lint")
     decision = policy.decide(facts)
-    assert decision.always_rules == ("terminal:npm test", "terminal:npm run")
+    assert decision.always_rules == ("terminal:npm test", "terminal:npm run lint")
     policy.grant(decision.always_rules)
     assert policy.decide(facts).action == "allow"
     assert policy.decide(terminal("npm test && curl x", "npm test", "curl")).action == "ask"
-    assert policy.revoke("terminal:npm run")
+    assert policy.revoke("terminal:npm run lint")
     assert policy.decide(facts).action == "ask"
 
 
@@ -140,3 +140,92 @@ def test_tool_name_globs() -> None:
     policy = ApprovalPolicy.from_config("ask", ("mcp__github__*",), ())
     assert policy.decide(CallFacts("mcp__github__list_issues", "exec")).action == "allow"
     assert policy.decide(CallFacts("mcp__gitlab__list_issues", "exec")).action == "ask"
+
+
+# ---------------------------------------------------------------- issue 15, finding 9
+
+
+@pytest.mark.parametrize("mode", ["ask", "auto-edit"])
+def test_headless_hint_names_a_mode_that_would_allow_the_call(mode: str) -> None:
+    facts = terminal("npm test", "npm test")
+    text = headless_denial(ApprovalPolicy(mode=mode).decide(facts), facts)  # type: ignore[arg-type]
+    assert "--approval-mode yolo" in text
+    assert "--approval-mode auto-edit" not in text
+    assert "terminal `npm test`" in text  # the denial quotes the command
+
+
+def test_headless_hint_for_an_edit_offers_auto_edit() -> None:
+    facts = write("/w/a.py")
+    text = headless_denial(ApprovalPolicy().decide(facts), facts)
+    assert "--approval-mode auto-edit (or yolo)" in text
+    assert "write_file on /w/a.py" in text
+
+
+@pytest.mark.parametrize(
+    "facts",
+    [
+        terminal("rm -rf /", "rm", catastrophic="recursive delete of /"),
+        write("/w/.git/config", sensitive="writes git internals"),
+        CallFacts("write_file", "write", paths=(Path("/w/.git/x"),), protected="writes .git"),
+        write("/etc/hosts", outside=True),
+    ],
+)
+def test_headless_hint_never_names_a_mode_that_would_still_ask(facts: CallFacts) -> None:
+    text = headless_denial(ApprovalPolicy(mode="yolo").decide(facts), facts)
+    assert "--approval-mode" not in text
+    assert "Only a person can approve it" in text
+
+
+def test_headless_denial_quotes_the_command_on_one_line() -> None:
+    facts = terminal("make \\\n  build\x1b", "make")
+    text = headless_denial(ApprovalPolicy().decide(facts), facts)
+    assert "`make \\ build\\x1b`" in text and "\n" not in text
+
+
+def test_modes_that_allow() -> None:
+    from hermes.safety.policy import modes_that_allow
+
+    command = modes_that_allow(terminal("npm test", "npm test"))
+    assert "yolo" in command and "ask" not in command and "auto-edit" not in command
+    edit = modes_that_allow(write("/w/a"))
+    assert {"auto-edit", "yolo"} <= set(edit) and "ask" not in edit
+    assert {"ask", "auto-edit", "yolo"} <= set(modes_that_allow(READ))
+    assert modes_that_allow(write("/etc/x", outside=True)) == ()
+
+
+@pytest.mark.parametrize(
+    ("prefixes", "rules"),
+    [
+        (("python -m pytest",), ("terminal:python -m pytest",)),
+        (("npm run test",), ("terminal:npm run test",)),
+        (("cargo test",), ("terminal:cargo test",)),
+        (("python tools/gen.py",), ("terminal:python tools/gen.py",)),
+        (("python",), ()),
+        (("python3 -c",), ()),
+        (("node -e",), ()),
+        (("bash -c",), ()),
+        (("sudo python",), ()),
+        (("npm run",), ()),
+        (("uv run",), ()),
+        (("docker run",), ()),
+        (("npx",), ()),
+        (("ls", "python"), ()),
+    ],
+)
+def test_always_is_scoped_to_what_ran(prefixes: tuple[str, ...], rules: tuple[str, ...]) -> None:
+    facts = terminal(" && ".join(prefixes), *prefixes)
+    assert ApprovalPolicy().decide(facts).always_rules == rules
+
+
+def test_protected_beats_allow_rules_and_grants() -> None:
+    facts = CallFacts("write_file", "write", paths=(Path("/w/.git/x"),), protected="writes .git")
+    policy = ApprovalPolicy.from_config("yolo", ("write_file",), ())
+    policy.grant(("write_file:/w/.git/x",))
+    decision = policy.decide(facts)
+    assert (decision.action, decision.always_rules) == ("ask", ())
+    assert ApprovalPolicy.from_config("yolo", (), ("write_file",)).decide(facts).action == "deny"
+
+
+def test_writes_outside_the_workspace_offer_no_grant_that_could_not_work() -> None:
+    decision = ApprovalPolicy().decide(write("/etc/hosts", outside=True))
+    assert (decision.action, decision.always_rules) == ("ask", ())

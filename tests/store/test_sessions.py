@@ -2,13 +2,21 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import threading
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
 from hermes.messages import Message, ToolCall
 from hermes.store.migrations import MIGRATIONS, SCHEMA_VERSION
-from hermes.store.sessions import ModelCallRecord, SessionNotFound, Store, StoreError
+from hermes.store.sessions import (
+    CallState,
+    ModelCallRecord,
+    SessionNotFound,
+    Store,
+    StoreError,
+)
 
 
 @pytest.fixture
@@ -223,3 +231,60 @@ def test_nested_writes_join_the_outer_transaction(store: Store) -> None:
         store.create_session("/w", "m", "ask", title="rolled back")
         raise RuntimeError
     assert [x.title for x in store.list_sessions()] == [""]
+
+
+# --------------------------------------------------------------------------- claims
+
+
+def _session_with_calls(store: Store, *ids: str) -> str:
+    s = store.create_session("/w", "m", "ask")
+    calls = tuple(ToolCall(i, "terminal", '{"command": "true"}') for i in ids)
+    store.append_message(s.id, Message("assistant", None, calls))
+    return s.id
+
+
+def test_a_call_is_claimed_once_and_the_loser_learns_who_holds_it(store: Store) -> None:
+    sid = _session_with_calls(store, "c1", "c2", "c3")
+    assert store.claim_call(sid, "c1", "hermes pid 1 on a") is None
+    args = '{"command": "true"}'
+    running = CallState("c1", "terminal", args, "running", "hermes pid 1 on a")
+    assert store.claim_call(sid, "c1", "hermes pid 2 on b") == running
+    store.append_message(sid, Message("tool", "ok", tool_call_id="c1"))
+    assert store.claim_call(sid, "c1", "hermes pid 3 on c") == replace(running, status="done")
+    assert store.await_approval(sid, "c2", "asks") is True
+    assert store.call_states(sid)["c2"].status == "pending_approval"
+    assert store.claim_call(sid, "c2", "hermes pid 1 on a") is None  # approved, then claimed
+    assert store.await_approval(sid, "c2", "asks again") is False  # started: no question
+    assert store.call_states(sid)["c2"].status == "running"
+    assert store.claim_call(sid, "c3", "hermes pid 1 on a", "denied") is None  # a decision
+    assert store.claim_call(sid, "c3", "hermes pid 2 on b") == CallState(
+        "c3", "terminal", args, "denied", "hermes pid 1 on a"
+    )
+    assert store.claim_call(sid, "unrecorded", "x") is None  # nobody else's either
+
+
+def test_many_connections_claiming_at_once_give_each_call_one_owner(tmp_path: Path) -> None:
+    path = tmp_path / "claims.db"
+    first = Store(path)
+    ids = [f"c{i}" for i in range(20)]
+    sid = _session_with_calls(first, *ids)
+    stores = [first, *(Store(path) for _ in range(7))]
+    barrier = threading.Barrier(len(stores))
+    winners: dict[str, list[int]] = {i: [] for i in ids}
+
+    def claim_all(n: int) -> None:
+        barrier.wait()
+        for cid in ids:
+            if stores[n].claim_call(sid, cid, f"owner {n}") is None:
+                winners[cid].append(n)
+
+    threads = [threading.Thread(target=claim_all, args=(n,)) for n in range(len(stores))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert {cid: len(w) for cid, w in winners.items()} == dict.fromkeys(ids, 1)
+    states = first.call_states(sid)
+    assert all(states[c].reason == f"owner {winners[c][0]}" for c in ids)
+    for s in stores:
+        s.close()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import re
+import secrets
 import signal
 import threading
 import time
@@ -14,9 +15,10 @@ from typing import Any
 
 import pytest
 
-from hermes.config import ToolLimits
+from hermes.config import ToolLimits, parse_config
 from hermes.execution.output import OutputCapture
 from hermes.execution.spec import ToolContext, ToolResult
+from hermes.redact import register_credentials
 from hermes.tools.terminal import terminal
 
 GUARD = 60.0
@@ -270,3 +272,85 @@ def test_empty_command(workspace: Path, tmp_path: Path) -> None:
 def test_invalid_timeout_uses_default(workspace: Path, tmp_path: Path, timeout: object) -> None:
     result = run(make_ctx(workspace, tmp_path), {"command": "echo ok", "timeout": timeout})
     assert result.ok and result.content.startswith("[invalid timeout")
+
+
+# --------------------------------------------------------------------------- credentials
+
+
+def test_commands_never_see_hermes_credentials(
+    workspace: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    key = "gsk_" + secrets.token_hex(20)  # a shape no redaction pattern knows
+    monkeypatch.setenv("HERMES_API_KEY", key)
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-other-" + secrets.token_hex(12))
+    monkeypatch.setenv("GROQ_API_KEY", key)
+    monkeypatch.setenv("SPARE_COPY", key)
+    register_credentials(key, "GROQ_API_KEY", os.environ)
+    result = run(make_ctx(workspace, tmp_path), {"command": "printenv"})
+    assert result.ok
+    names = {line.split("=", 1)[0] for line in result.content.splitlines() if "=" in line}
+    assert not names & {"HERMES_API_KEY", "OPENAI_API_KEY", "GROQ_API_KEY", "SPARE_COPY"}
+    assert key not in result.content and "PATH" in names
+
+
+def test_a_credential_passed_through_by_name_reaches_the_command(
+    workspace: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    key = "gsk_" + secrets.token_hex(20)
+    monkeypatch.setenv("OPENAI_API_KEY", key)
+    register_credentials(key, "OPENAI_API_KEY", os.environ)
+    limits = ToolLimits(env_passthrough=("OPENAI_API_KEY",))
+    result = run(
+        make_ctx(workspace, tmp_path, limits=limits), {"command": "printenv OPENAI_API_KEY"}
+    )
+    assert result.ok and key in result.content
+
+
+def test_the_config_key_carries_the_passthrough_to_the_tools(workspace: Path) -> None:
+    cfg = parse_config({"tools": {"env_passthrough": ["OPENAI_API_KEY"]}}, "test")
+    assert cfg.tools.limits().env_passthrough == ("OPENAI_API_KEY",)
+
+
+# --------------------------------------------------------------------------- what is claimed
+
+
+def test_a_setsid_child_holding_the_output_is_said_to_maybe_run_on(
+    workspace: Path, tmp_path: Path
+) -> None:
+    result = run(
+        make_ctx(workspace, tmp_path), {"command": "setsid sleep 300 & echo PID=$!; sleep 0.2"}
+    )
+    pid = first_pid(result.content)
+    try:
+        assert alive(pid)  # it left the process group: hermes could not stop it
+        assert "were stopped" not in result.content
+        assert "may still be running" in result.content and f"pid {pid} (sleep)" in result.content
+    finally:
+        os.kill(pid, signal.SIGKILL)
+
+
+def test_an_interrupt_names_a_setsid_child_it_could_not_stop(
+    workspace: Path, tmp_path: Path
+) -> None:
+    seen = threading.Event()
+    chunks: list[str] = []
+
+    def on_output(text: str) -> None:
+        chunks.append(text)
+        if "PID=" in "".join(chunks):
+            seen.set()
+
+    ctx = make_ctx(workspace, tmp_path, on_output=on_output)
+    with ThreadPoolExecutor(1) as pool:
+        future = pool.submit(
+            terminal, ctx, {"command": "setsid sleep 300 & echo PID=$!; sleep 300"}
+        )
+        assert seen.wait(GUARD)
+        ctx.cancel.set()
+        result = future.result(timeout=GUARD)
+    pid = first_pid(result.content)
+    try:
+        assert result.exit_code == 130 and "process group killed" in result.content
+        assert f"may still be running: pid {pid} (sleep)" in result.content
+    finally:
+        os.kill(pid, signal.SIGKILL)

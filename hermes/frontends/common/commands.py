@@ -19,6 +19,7 @@ from hermes import protocol as p
 from hermes.frontends.common.complete import SLASH_COMMANDS
 from hermes.frontends.common.format import turn_rows
 from hermes.frontends.common.sessions import NotReady
+from hermes.skills.commands import CommandScan, Expanded, discover_commands, expand_line
 
 if TYPE_CHECKING:
     from hermes.engine.engine import Engine
@@ -91,21 +92,41 @@ class Surface(Protocol):
         """Clear what the screen shows (the session is kept)."""
         ...
 
+    def copy_to_clipboard(self, text: str) -> None:
+        """Put ``text`` on the system clipboard (through the terminal)."""
+        ...
+
     async def quit(self) -> None:
         """End the session and leave."""
+        ...
+
+    def show_todos(self) -> None:
+        """``/todos``: show the to-do list (the TUI folds or unfolds its panel)."""
         ...
 
 
 class SlashCommands:
     """Runs ``/name arg`` on one front end."""
 
-    def __init__(self, surface: Surface) -> None:
+    def __init__(self, surface: Surface, *, assume_trusted: bool = False) -> None:
         self.surface = surface
+        # --trust-workspace: the workspace's .hermes/commands count as trusted this run.
+        self.assume_trusted = assume_trusted
+        self._custom: CommandScan | None = None
 
     async def run(self, name: str, arg: str) -> None:
-        """Run ``/name arg``; unknown names get a notice pointing at /help."""
+        """Run ``/name arg``: a built-in command, else a custom command file; unknown names
+        get a notice pointing at /help."""
         handler = getattr(self, f"cmd_{name[1:]}", None) if name in SLASH_COMMANDS else None
         if handler is None:
+            try:
+                scan = await asyncio.to_thread(self.custom_commands, refresh=True)
+                expanded = expand_line(scan, name, arg)
+                if expanded is not None:
+                    await self.run_custom(expanded)
+                    return
+            except NotReady:
+                pass
             self.surface.say(f"unknown command {name}; try /help", "warning")
             return
         try:
@@ -116,10 +137,52 @@ class SlashCommands:
     # ------------------------------------------------------------------ sessions
 
     async def cmd_help(self, arg: str) -> None:
-        """``/help``: the commands and the keys."""
-        width = max(len(n) for n in SLASH_COMMANDS)
+        """``/help``: the commands (built-in, then custom command files) and the keys."""
+        scan = await asyncio.to_thread(self.custom_commands, refresh=True)
+        custom = scan.help()
+        width = max(len(n) for n in (*SLASH_COMMANDS, *custom))
         lines = [f"  {n.ljust(width)}  {h}" for n, h in SLASH_COMMANDS.items()]
+        if custom:
+            lines.append("Your commands:")
+            lines.extend(f"  {n.ljust(width)}  {h}" for n, h in custom.items())
+        lines.extend(f"  ! {w}" for w in scan.warnings)
         self.surface.say("Commands:\n" + "\n".join(lines) + "\n" + self.surface.keys_help)
+
+    # ------------------------------------------------------------------ custom commands
+
+    def custom_commands(self, *, refresh: bool = False) -> CommandScan:
+        """The custom command files of this session's workspace (read again when
+        ``refresh``); blocking: call it in a thread. NotReady while the session opens."""
+        if self._custom is None or refresh:
+            self._custom = discover_commands(
+                self.surface.engine.state.workspace,
+                reserved=SLASH_COMMANDS,
+                trusted=True if self.assume_trusted else None,
+            )
+        return self._custom
+
+    def custom_help(self) -> dict[str, str]:
+        """``{name: description}`` of the custom commands for completion (as last read)."""
+        try:
+            return self.custom_commands().help()
+        except NotReady:
+            return {}
+
+    async def run_custom(self, expanded: Expanded) -> None:
+        """Send a custom command's prompt; its ``model`` runs that turn only."""
+        command = expanded.command
+        engine = self.surface.engine
+        if command.model and not engine.busy:
+            self.surface.say(f"{command.name}: this turn uses model {command.model}")
+            await engine.submit(p.UserTurn(expanded.prompt, model=command.model))
+            return
+        await self.surface.send(expanded.prompt)
+
+    async def cmd_hooks(self, arg: str) -> None:
+        """``/hooks``: what hooks are configured, and from which file."""
+        from hermes.hooks.listing import hooks_lines
+
+        self.surface.say("\n".join(hooks_lines(self.surface.engine.state.config.hooks)))
 
     async def cmd_new(self, arg: str) -> None:
         """``/new``: a new session."""
@@ -174,7 +237,7 @@ class SlashCommands:
             return
         if words:
             self.surface.say(
-                "usage: /approvals [ask|auto-edit|yolo] or /approvals revoke RULE", "warning"
+                "usage: /approvals [ask|auto-edit|auto|yolo] or /approvals revoke RULE", "warning"
             )
             return
         policy = engine.state.policy
@@ -301,6 +364,36 @@ class SlashCommands:
         self.surface.say(
             "\n".join(lines) if lines else "no MCP servers configured (mcp.servers in config)"
         )
+
+    async def cmd_copy(self, arg: str) -> None:
+        """``/copy [code]``: the last answer, or its last code block, to the clipboard."""
+        from hermes.frontends.common.clipboard import copy_command
+
+        text, message = copy_command(self.surface.transcript.entries, arg)
+        if text is not None:
+            self.surface.copy_to_clipboard(text)
+        self.surface.say(message, "info" if text is not None else "warning")
+
+    # ------------------------------------------------------------------ plan mode, to-dos
+
+    async def cmd_plan(self, arg: str) -> None:
+        """``/plan``: plan mode on (only reads run until you accept a plan); again: off."""
+        engine = self.surface.engine
+        await engine.submit(p.SetApprovalMode("plan"))  # toggles when already planning
+        mode = engine.state.policy.mode
+        self.surface.transcript.status.approval_mode = mode
+        self.surface.refresh_status()
+        if mode == "plan":
+            self.surface.say(
+                "plan mode: only reads run. The model ends planning with a plan: y accepts "
+                "it, n (or a message) keeps planning. /plan again leaves."
+            )
+        else:
+            self.surface.say(f"plan mode off: approval mode {mode}")
+
+    async def cmd_todos(self, arg: str) -> None:
+        """``/todos``: the session's to-do list."""
+        self.surface.show_todos()
 
     async def cmd_clear(self, arg: str) -> None:
         """``/clear``: clear the screen."""

@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import re
 import subprocess
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -22,12 +23,16 @@ SLASH_COMMANDS: dict[str, str] = {
     "/facts": "facts remembered across sessions (/facts forget ID)",
     "/model": "show or switch the model (/model NAME)",
     "/approvals": "approval mode and 'always' grants (/approvals MODE)",
+    "/plan": "plan mode: only reads run until you accept a plan (again: leave it)",
+    "/todos": "the to-do list (the TUI folds or unfolds it)",
     "/skills": "list skills; pick one to use it (/skills NAME)",
     "/undo": "undo the file changes of the last turn (/undo N for N turns)",
     "/redo": "re-apply what /undo took back",
     "/rewind": "restore files and/or the conversation to before a turn",
     "/diff": "what the agent changed this session (/diff TURN for one turn)",
+    "/copy": "copy the last answer (/copy code: its last code block)",
     "/mcp": "MCP servers and their state (/mcp reconnect NAME)",
+    "/hooks": "the configured hooks and the file each comes from",
     "/clear": "clear the screen (the session goes on)",
     "/quit": "quit hermes",
 }
@@ -82,14 +87,17 @@ def parse_slash(text: str) -> tuple[str, str] | None:
     return name.lower(), rest.strip()
 
 
-def slash_completions(text: str, cursor: int) -> list[Completion]:
-    """Command names that complete a ``/word`` typed at the start of the input."""
+def slash_completions(
+    text: str, cursor: int, custom: Mapping[str, str] | None = None
+) -> list[Completion]:
+    """Command names that complete a ``/word`` typed at the start of the input: the
+    built-in ones, then ``custom`` (name -> description: the user's command files)."""
     head = text[:cursor]
     if not head.startswith("/") or " " in head or "\n" in head:
         return []
     return [
         Completion(name, 0, cursor, name, help_)
-        for name, help_ in SLASH_COMMANDS.items()
+        for name, help_ in (*SLASH_COMMANDS.items(), *(custom or {}).items())
         if name.startswith(head.lower()) and name != head
     ]
 

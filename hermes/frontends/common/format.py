@@ -32,6 +32,7 @@ KEY_ARGUMENTS: Mapping[str, tuple[str, ...]] = {
     "list": ("path",),
     "list_files": ("path",),
     "skill_view": ("name",),
+    "task": ("description",),
 }
 """Which argument names the call, per tool (the first one present wins)."""
 
@@ -61,6 +62,7 @@ LANE_NOUNS: Mapping[str, tuple[str, str]] = {
     "read": ("read", "reads"),
     "write": ("edit", "edits"),
     "exec": ("command", "commands"),
+    "hook": ("hook", "hooks"),
 }
 
 
@@ -152,12 +154,20 @@ def count_tokens_label(n: int) -> str:
     return f"{n / 1_000_000:.1f}M"
 
 
-def context_label(used: int, window: int) -> str:
-    """``ctx 12k/128k (9%)``."""
+def context_label(used: int, window: int, estimated: bool = False) -> str:
+    """``ctx 12k/128k (9%)``; ``ctx ≈12k/128k (9%)`` when ``used`` was counted locally
+    (the server reported no usage)."""
+    mark = "≈" if estimated else ""
     if window <= 0:
-        return f"ctx {count_tokens_label(used)}"
+        return f"ctx {mark}{count_tokens_label(used)}"
     pct = round(100 * used / window)
-    return f"ctx {count_tokens_label(used)}/{count_tokens_label(window)} ({pct}%)"
+    return f"ctx {mark}{count_tokens_label(used)}/{count_tokens_label(window)} ({pct}%)"
+
+
+def usage_label(prompt: int, completion: int, estimated: bool = False) -> str:
+    """``↑12k ↓3k`` (tokens in and out); ``≈↑12k ↓3k`` when counted locally."""
+    mark = "≈" if estimated else ""
+    return f"{mark}↑{count_tokens_label(prompt)} ↓{count_tokens_label(completion)}"
 
 
 def age_label(then: float, now: float | None = None) -> str:
@@ -189,7 +199,7 @@ def lanes_label(running: Iterable[str], approvals: int = 0, streaming: bool = Fa
     for tool_class in running:
         counts[tool_class] = counts.get(tool_class, 0) + 1
     parts = []
-    for tool_class in ("read", "write", "exec"):
+    for tool_class in ("read", "write", "exec", "hook"):
         n = counts.get(tool_class, 0)
         if n:
             singular, plural = LANE_NOUNS[tool_class]
@@ -281,18 +291,31 @@ CODE_THEME = "monokai"
 @functools.cache
 def _markdown_class() -> type[Markdown]:
     # rich.markdown pulls in markdown-it: loaded on first use, never at start-up.
-    from rich.markdown import Heading, JustifyMethod, MarkdownElement
+    from rich.console import Console, ConsoleOptions, RenderResult
+    from rich.markdown import CodeBlock, Heading, JustifyMethod, MarkdownElement
     from rich.markdown import Markdown as RichMarkdown
+    from rich.syntax import Syntax
 
     class LeftHeading(Heading):
         LEVEL_ALIGN: ClassVar[dict[str, JustifyMethod]] = {f"h{n}": "left" for n in range(1, 7)}
 
+    class FlushCode(CodeBlock):
+        """A code block without a left margin: code selected on screen pastes as it is."""
+
+        def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+            code = str(self.text).rstrip()
+            yield Syntax(
+                code, self.lexer_name, theme=self.theme, word_wrap=True, padding=(1, 1, 1, 0)
+            )
+
     class LeftMarkdown(RichMarkdown):
-        """rich's Markdown with left-aligned headings."""
+        """rich's Markdown with left-aligned headings and flush code blocks."""
 
         elements: ClassVar[dict[str, type[MarkdownElement]]] = {
             **RichMarkdown.elements,
             "heading_open": LeftHeading,
+            "fence": FlushCode,
+            "code_block": FlushCode,
         }
 
     return LeftMarkdown

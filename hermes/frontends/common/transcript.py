@@ -19,6 +19,9 @@ LIVE_MAX_CHARS = 64_000
 
 TOOL_DONE_STATES = ("done", "failed", "denied", "cancelled", "interrupted")
 
+SLOW_HOOK_MS = 1_000.0
+"""A hook that ran longer than this is called slow in its line."""
+
 
 @dataclass(eq=False)
 class Entry:
@@ -41,6 +44,13 @@ class AssistantEntry(Entry):
     streaming: bool = False
     interrupted: bool = False
     generation: int = 0  # bumped when streamed text is thrown away (a retried request)
+    stale: bool = False  # a retry is under way: the text stays until the new text comes
+    failed: bool = False  # its request failed: shown, but not part of the conversation
+
+    @property
+    def empty(self) -> bool:
+        """Nothing to show (a request that failed before any text): no block at all."""
+        return not (self.text or self.reasoning or self.interrupted)
 
 
 @dataclass(eq=False)
@@ -61,6 +71,10 @@ class ToolEntry(Entry):
     approval: p.ApprovalRequested | None = None
     note: str = ""
     expanded: bool = False
+    agent: str = ""  # a subagent's call: the task's description
+    agent_usage: str = ""  # a task call: its subagent's tokens so far ("↑1.2k ↓40")
+    duration: float | None = None  # seconds it ran, as the engine measured and stored it
+    lines: int = 0  # output lines streamed live (the result may keep only head and tail)
 
     @property
     def finished(self) -> bool:
@@ -86,10 +100,13 @@ class Status:
     title: str = ""
     workspace: str = ""
     approval_mode: str = "ask"
+    sandbox: str = ""
     context_tokens: int = 0
     context_window: int = 0
     prompt_tokens: int = 0
     completion_tokens: int = 0
+    cost: float | None = None  # USD the endpoint reported (None: it never did)
+    usage_estimated: bool = False  # the server reported no usage: counted here ("≈")
     busy: bool = False
     streaming: bool = False
 
@@ -102,6 +119,7 @@ class Change:
     updated: list[Entry] = field(default_factory=list)
     status: bool = False
     approvals: bool = False
+    todos: bool = False  # the to-do list changed (Transcript.todos)
 
 
 class Transcript:
@@ -114,13 +132,16 @@ class Transcript:
         self.current: AssistantEntry | None = None
         self.approvals: list[str] = []  # call ids waiting for an answer, oldest first
         self.active: dict[str, str] = {}  # call id -> tool class, for calls now running
+        self.hooks: dict[str, p.HookStarted] = {}  # hook runs now running, by run id
         self.status = Status()
+        self.todos: tuple[p.TodoItem, ...] = ()  # the session's to-do list
+        self.child_calls: dict[str, str] = {}  # subagents' calls: prefixed id -> arguments
 
     # ------------------------------------------------------------------ queries
 
     def running(self) -> list[str]:
-        """The tool class of every call now running."""
-        return list(self.active.values())
+        """The tool class of every call now running, and ``hook`` for each running hook."""
+        return [*self.active.values(), *("hook" for _ in self.hooks)]
 
     def lanes(self) -> tuple[list[str], int]:
         """Running calls' tool classes and the number of approvals waiting."""
@@ -190,6 +211,12 @@ class Transcript:
                 self._compacted(ev, change)
             case p.FactsExtracted() if ev.count:
                 self.add(NoticeEntry(text=f"remembered {ev.count} fact(s)"), change)
+            case p.HookStarted() | p.HookFinished() | p.HookContext():
+                self._hook(ev, change)
+            case p.TodoUpdated() | p.ApprovalModeChanged() | p.SubagentEvent():
+                from hermes.frontends.common.work import apply_work
+
+                apply_work(self, ev, change)
         return change
 
     # ------------------------------------------------------------------ handlers
@@ -198,6 +225,7 @@ class Transcript:
         s = self.status
         s.session_id, s.model, s.workspace = ev.session_id, ev.model, ev.workspace
         s.approval_mode, s.title = ev.approval_mode, ev.title
+        s.sandbox = ev.sandbox
         change.status = True
 
     def _turn_started(self, ev: p.TurnStarted, change: Change) -> None:
@@ -206,7 +234,19 @@ class Transcript:
         if not self.status.title:
             self.status.title = _title(ev.text)
         self._finish_stream(change)
-        self.add(UserEntry(text=ev.text), change)
+        if not self._resent(ev.text):
+            self.add(UserEntry(text=ev.text), change)
+
+    def _resent(self, text: str) -> bool:
+        """Whether ``text`` repeats the last message, which got no reply (its turn failed):
+        the engine keeps it once, and so does the screen."""
+        for entry in reversed(self.entries):
+            if isinstance(entry, NoticeEntry) or (
+                isinstance(entry, AssistantEntry) and (entry.empty or entry.failed)
+            ):
+                continue
+            return isinstance(entry, UserEntry) and entry.text == text
+        return False
 
     def _user(self, ev: p.UserMessage, change: Change) -> None:
         self._finish_stream(change)
@@ -217,6 +257,10 @@ class Transcript:
 
     def _stream_entry(self, change: Change) -> AssistantEntry:
         entry = self.current
+        if entry is not None and entry.stale:  # the retry streams: its text replaces the old
+            entry.text = entry.reasoning = ""
+            entry.stale = False
+            entry.generation += 1
         if entry is None:
             entry = AssistantEntry(streaming=True)
             self.current = entry
@@ -227,6 +271,9 @@ class Transcript:
 
     def _finish_stream(self, change: Change) -> None:
         if self.current is not None:
+            if self.current.stale:  # retried, and the retries failed: keep what came
+                self.current.stale = False
+                self.current.failed = True
             self.current.streaming = False
             change.updated.append(self.current)
             self.current = None
@@ -243,7 +290,7 @@ class Transcript:
             entry.text = ev.text
             entry.reasoning = ev.reasoning or entry.reasoning
             entry.interrupted = ev.interrupted
-            entry.streaming = False
+            entry.streaming = entry.stale = False
             if entry not in change.added:
                 change.updated.append(entry)
         self.current = None
@@ -276,6 +323,7 @@ class Transcript:
 
     def _output(self, ev: p.ToolOutputDelta, change: Change) -> None:
         tool = self._tool(ev.call_id, "", change)
+        tool.lines += ev.text.count("\n")
         live = tool.live + ev.text
         tool.live = live[-LIVE_MAX_CHARS:] if len(live) > LIVE_MAX_CHARS else live
 
@@ -284,6 +332,8 @@ class Transcript:
         tool.name = tool.name or ev.name
         tool.state = ev.status
         tool.output, tool.diff, tool.exit_code = ev.output, ev.diff, ev.exit_code
+        tool.duration = ev.duration
+        tool.note = ""  # who approved it said while it waited; the result says the rest
         tool.live = ""
         tool.ended = self.clock() if not ev.replay else None
         if tool.approval is not None:
@@ -325,13 +375,13 @@ class Transcript:
             ev.session_prompt_tokens,
             ev.session_completion_tokens,
         )
+        s.cost = ev.session_cost
+        s.usage_estimated = ev.estimated
         change.status = True
 
     def _warning(self, ev: p.Warning, change: Change) -> None:
         if ev.kind == "retry" and self.current is not None:
-            self.current.text = ""
-            self.current.reasoning = ""
-            self.current.generation += 1
+            self.current.stale = True  # wiped only when the retry brings new text
             change.updated.append(self.current)
         last = self.entries[-1] if self.entries else None
         if ev.kind == "retry" and isinstance(last, NoticeEntry) and last.kind == "retry":
@@ -359,6 +409,37 @@ class Transcript:
             f"{ev.tokens_after:,} tokens"
         )
         self.add(NoticeEntry(text=text), change)
+
+    def _hook(self, ev: p.HookStarted | p.HookFinished | p.HookContext, change: Change) -> None:
+        if isinstance(ev, p.HookStarted):
+            self.hooks[ev.run_id] = ev
+            change.status = True
+        elif isinstance(ev, p.HookFinished):
+            if self.hooks.pop(ev.run_id, None) is not None:
+                change.status = True
+            if ev.outcome not in ("error", "timeout"):  # those come as warnings too
+                level = "warning" if ev.outcome == "blocked" or ev.decision else "info"
+                self.add(NoticeEntry(level=level, text=hook_line(ev), kind="hook"), change)
+        else:
+            self._finish_stream(change)
+            text = f"{ev.event} hook added context:\n{ev.text}"
+            self.add(NoticeEntry(text=text, kind="hook"), change)
+
+
+def hook_line(ev: p.HookFinished) -> str:
+    """One line for a finished hook run: ``hook PreToolUse ./guard.sh: denied (0.1 s)``."""
+    what = {
+        "deny": "denied the call",
+        "ask": "asked for approval",
+        "allow": "allowed the call",
+        "block": "blocked",
+        "stop": "stopped the turn",
+    }.get(ev.decision) or ("blocked" if ev.outcome == "blocked" else ev.outcome)
+    took = f"{ev.duration_ms / 1000:.1f} s"
+    if ev.duration_ms > SLOW_HOOK_MS:
+        took += ", slow"
+    line = f"hook {ev.event} '{ev.command}': {what} ({took})"
+    return f"{line}: {ev.message}" if ev.message and ev.decision else line
 
 
 def _title(text: str) -> str:

@@ -26,7 +26,7 @@ from hermes.frontends.common.format import (
     render_markdown,
     short_rule,
 )
-from hermes.frontends.common.transcript import ToolEntry, Transcript
+from hermes.frontends.common.transcript import ToolEntry, Transcript, hook_line
 
 LIVE_LINES_MAX = 40
 """Live output lines printed per command; the rest is summed up at the end."""
@@ -45,6 +45,8 @@ class PlainRenderer:
         self._streamed = False  # this reply arrived as deltas
         self._live_lines: dict[str, int] = {}
         self._live_partial: dict[str, str] = {}
+        self.todos_shown: tuple[p.TodoItem, ...] = ()  # the to-do list as last printed
+        self.child_calls: dict[str, str] = {}  # subagents' calls: prefixed id -> arguments
 
     # ------------------------------------------------------------------ events
 
@@ -55,7 +57,13 @@ class PlainRenderer:
             case p.SessionStarted():
                 what = "resumed" if ev.resumed else "new session"
                 title = f" · {ev.title}" if ev.title else ""
-                c.print(Text(f"hermes · {ev.model} · {what}{title} · /help for commands", "dim"))
+                line = Text(f"hermes · {ev.model} · {what}{title} · ", "dim")
+                if ev.sandbox:
+                    confined = ev.sandbox.startswith("sandboxed")
+                    line.append(ev.sandbox, "dim" if confined else "bold red")
+                    line.append(" · ", "dim")
+                line.append("/help for commands", "dim")
+                c.print(line)
             case p.UserMessage() if ev.replay:
                 c.print(Text("› " + ev.text, "bold"))
             case p.UserMessage():
@@ -97,8 +105,18 @@ class PlainRenderer:
                 c.print(Text(f"· compacted: {ev.tokens_before:,} → {ev.tokens_after:,}", "dim"))
             case p.FactsExtracted() if ev.count:
                 c.print(Text(f"· remembered {ev.count} fact(s)", "dim"))
+            case p.HookFinished() if ev.outcome not in ("error", "timeout"):  # those: warnings
+                c.print(Text(f"· {hook_line(ev)}", "yellow" if ev.decision else "dim"))
+            case p.HookContext():
+                self._flush_all()
+                c.print(Text(f"· {ev.event} hook added context: {ev.text}", "dim"))
             case p.UndoDone() | p.RewindDone():
                 c.print(Text(describe(ev), "cyan"))
+            case p.TodoUpdated() | p.ApprovalModeChanged() | p.SubagentEvent():
+                from hermes.frontends.plain.work_render import render_work
+
+                self._flush_all()
+                render_work(self, ev)
             case p.ConflictFound():
                 c.print(
                     Text(
@@ -207,6 +225,10 @@ class PlainRenderer:
 
     def approval_panel(self, ev: p.ApprovalRequested) -> Panel:
         """What will run, why it asks, and the keys."""
+        if ev.name == "exit_plan_mode":  # hermes.engine.plan: a plan to accept
+            from hermes.frontends.plain.work_render import plan_panel
+
+            return plan_panel(ev)
         parts: list[RenderableType] = []
         if ev.preview and looks_like_diff(ev.preview):
             parts.append(diff_text(ev.preview, DIFF_LINES))

@@ -34,14 +34,17 @@ from rich.text import Text
 from hermes import protocol as p
 from hermes.engine.engine import Engine
 from hermes.engine.startup import Setup, StartupError
+from hermes.frontends.common.clipboard import osc52, tmux_buffer, wrapped_osc52
 from hermes.frontends.common.commands import Choice, SlashCommands
 from hermes.frontends.common.complete import path_completions, slash_completions, workspace_files
 from hermes.frontends.common.format import (
     age_label,
     context_label,
-    count_tokens_label,
+    diff_text,
     lanes_label,
+    looks_like_diff,
     one_line,
+    usage_label,
 )
 from hermes.frontends.common.input_history import InputHistory
 from hermes.frontends.common.sessions import (
@@ -50,6 +53,7 @@ from hermes.frontends.common.sessions import (
     discard_if_empty,
     find_sessions,
 )
+from hermes.frontends.common.signals import SignalStop, signal_name
 from hermes.frontends.common.transcript import Transcript
 from hermes.frontends.plain.render import PlainRenderer
 
@@ -91,7 +95,7 @@ class _Completer(Completer):
     def get_completions(self, document: Document, complete_event: CompleteEvent) -> Any:
         """Slash commands, then ``@`` workspace paths."""
         text, cursor = document.text, document.cursor_position
-        found = slash_completions(text, cursor)
+        found = slash_completions(text, cursor, self.repl.commands.custom_help())
         if not found and "@" in text:
             found = path_completions(text, cursor, self.repl.files())
         for c in found:
@@ -126,7 +130,8 @@ class PlainRepl:
         self.clock = clock
         self.queued: list[str] = []
         self.quitting = False
-        self.commands = SlashCommands(self)
+        trust_flag = getattr(getattr(self.launcher, "args", None), "trust_workspace", False)
+        self.commands = SlashCommands(self, assume_trusted=bool(trust_flag))
         self._files: list[str] | None = None
         self._consumer: asyncio.Task[None] | None = None
         self._last_ctrl_c = float("-inf")
@@ -150,9 +155,11 @@ class PlainRepl:
 
     async def run(self, *, pick: bool = False) -> int:
         """Read and run lines until the user quits."""
+        if not await self.settle_trust():
+            return 1
         self.start_engine()
         ctx = patch_stdout(raw=True) if self.patch else contextlib.nullcontext()
-        with ctx:
+        with ctx, SignalStop(self._stop_signal) as signals:
             if pick:
                 await self.pick_session()
             while not self.quitting:
@@ -165,8 +172,19 @@ class PlainRepl:
                         break
                     continue
                 await self.handle_line(text)
+            # Also after SIGTERM, SIGHUP or SIGQUIT: shutting down interrupts the turn, so
+            # commands' process groups are killed and every call's status is recorded.
             await self.stop_engine()
-        return 0
+        return signals.exit_code or 0
+
+    def _stop_signal(self, signum: int) -> None:
+        """A stop signal: quit as Ctrl+D would (the exit code is ``128 + signum``)."""
+        self.quitting = True
+        with contextlib.suppress(Exception):  # after SIGHUP the terminal may be gone
+            self.console.print(f"[yellow]stopped by {signal_name(signum)}[/]")
+        app = self.session.app
+        if app.is_running:
+            app.exit(exception=EOFError())
 
     async def handle_line(self, text: str) -> None:
         """Run a slash command, or send the line to the model."""
@@ -256,6 +274,42 @@ class PlainRepl:
             self.say(str(exc), "error")
             return
         await self.switch(setup)
+        if setup.trust is not None:  # asked at start only; here it is just said
+            self.say(setup.trust.notice(), "warning")
+
+    trust_arm_seconds = 0.25  # a "y" typed ahead of the trust question does not count
+
+    async def settle_trust(self) -> bool:
+        """Before the engine starts: ask whether to trust a workspace config that would
+        change something; ``y`` reopens the session with it. False: nothing to run."""
+        from hermes.frontends.plain.trust_prompt import ask_trust
+
+        question = self.setup.trust
+        if question is None or self.launcher is None:
+            return True
+        trusted = await ask_trust(
+            question,
+            self.console,
+            input=self.session.input,
+            output=self.session.output,
+            arm_seconds=self.trust_arm_seconds,
+        )
+        try:
+            self.launcher.answer_trust(question, trusted)
+        except StartupError as exc:  # not recorded: run as it is, untrusted
+            self.say(str(exc), "error")
+            trusted = False
+        if not trusted:
+            self.say(question.notice(), "warning")
+            return True
+        await self.stop_engine()  # never started: its empty session is discarded
+        try:
+            self.setup = await asyncio.to_thread(self.launcher.first)
+        except StartupError as exc:
+            self.say(str(exc), "error")
+            return False
+        self.say(f"trusted {question.folder}: its .hermes config applies")
+        return True
 
     def files(self) -> list[str]:
         """Workspace files for ``@`` completion (listed once)."""
@@ -339,9 +393,10 @@ class PlainRepl:
         lanes = lanes_label(running, approvals, s.streaming) or ("working" if s.busy else "")
         parts = [
             s.model,
-            context_label(s.context_tokens, s.context_window),
-            f"↑{count_tokens_label(s.prompt_tokens)} ↓{count_tokens_label(s.completion_tokens)}",
+            context_label(s.context_tokens, s.context_window, s.usage_estimated),
+            usage_label(s.prompt_tokens, s.completion_tokens, s.usage_estimated),
             s.approval_mode,
+            s.sandbox,
         ]
         if self.queued:
             parts.append(f"{len(self.queued)} queued")
@@ -361,12 +416,36 @@ class PlainRepl:
     # ------------------------------------------------------------------ output
 
     def say(self, text: str, level: str = "info") -> None:
-        """Print a notice (``warning`` yellow, ``error`` red)."""
+        """Print a notice (``warning`` yellow, ``error`` red; a diff in it coloured)."""
+        head, sep, rest = text.partition("\n")
+        if sep and looks_like_diff(rest):  # /diff
+            self.console.print(Text(head, style=LEVEL_STYLES.get(level, "")))
+            self.console.print(diff_text(rest))
+            return
         self.console.print(Text(text, style=LEVEL_STYLES.get(level, "")))
+
+    def copy_to_clipboard(self, text: str) -> None:
+        """OSC 52 to the terminal (and the tmux/screen wrapped form, tmux's buffer)."""
+        sequence = osc52(text) + wrapped_osc52(text)
+        out = sys.__stdout__
+        if out is not None and out.isatty():
+            out.write(sequence)
+            out.flush()
+        tmux_buffer(text)
 
     async def clear(self) -> None:
         """Clear the terminal."""
         self.console.clear()
+
+    def show_todos(self) -> None:
+        """``/todos``: print the to-do list."""
+        from hermes.frontends.plain.work_render import todo_block
+
+        items = self.transcript.todos
+        if items:
+            self.console.print(todo_block(items))
+        else:
+            self.say("no to-do list in this session")
 
     async def quit(self) -> None:
         """Leave after this line (the loop shuts the engine down)."""

@@ -15,11 +15,14 @@ from typing import TYPE_CHECKING
 from textual import events
 from textual.app import App, ComposeResult
 from textual.binding import Binding
-from textual.containers import Vertical
+from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
+from textual.timer import Timer
 
 from hermes import protocol as p
 from hermes.engine.startup import Setup
+from hermes.frontends.common.attachments import split
+from hermes.frontends.common.clipboard import tmux_buffer, wrapped_osc52
 from hermes.frontends.common.commands import Choice, SlashCommands
 from hermes.frontends.common.complete import (
     Completion,
@@ -31,25 +34,35 @@ from hermes.frontends.common.complete import workspace_files as list_files
 from hermes.frontends.common.format import describe
 from hermes.frontends.common.input_history import InputHistory
 from hermes.frontends.common.sessions import Launcher
+from hermes.frontends.common.signals import SignalStop, signal_name
 from hermes.frontends.common.transcript import Transcript
 from hermes.frontends.tui import gc_tuning
-from hermes.frontends.tui.approval import ApprovalBar
+from hermes.frontends.tui.approval import ApprovalBar, KeyGuard, edit_action
+from hermes.frontends.tui.controls import Controls
 from hermes.frontends.tui.conversation import Conversation
 from hermes.frontends.tui.dialogs import ListDialog, ask_conflict
 from hermes.frontends.tui.input_box import CompletionMenu, PromptInput
 from hermes.frontends.tui.link import EngineLink
 from hermes.frontends.tui.options import AppOptions
+from hermes.frontends.tui.pending import PendingList
 from hermes.frontends.tui.picker import SessionPicker
-from hermes.frontends.tui.status import QueuedLine, StatusBar
+from hermes.frontends.tui.scrollbar import SessionScrollbar
+from hermes.frontends.tui.search_bar import SearchBar
+from hermes.frontends.tui.status import StatusBar
+from hermes.frontends.tui.todo_panel import TodoPanel
 from hermes.frontends.tui.tool_block import ToolBlock
+from hermes.frontends.tui.trust_dialog import TrustDialog
 
 if TYPE_CHECKING:
     from hermes.engine.engine import Engine
 
 KEYS_HELP = """Keys:
-  Enter send · Shift+Enter or Ctrl+J newline · Up/Down history · Tab complete
-  Esc interrupt the turn (then Enter sends what you typed) · Ctrl+C twice quit · Ctrl+D quit
-  PageUp/PageDown scroll · Ctrl+End back to the end · Ctrl+O expand the last output
+  Enter send · Shift+Enter or Ctrl+J newline · Up/Down history · Tab complete, then tool blocks
+  Esc interrupt the turn (messages typed meanwhile stay queued) · Esc Esc edit a message
+  Ctrl+C copy the selection, else interrupt; twice quit · Ctrl+D quit · Shift+Tab approval mode
+  PageUp/PageDown scroll · Home/End (empty input) first/last message · Ctrl+F search
+  Ctrl+T transcript (every call in full) · Ctrl+O expand the last output · /copy, /copy code
+  @path attaches a file (@dir/ a listing) · Up on an empty input edits a queued message
   Approvals: y once · a always (this session) · n deny · Esc deny and stop the turn"""
 
 
@@ -66,6 +79,12 @@ class HermesApp(App[int]):
         Binding("pagedown", "page(1)", "Page down", show=False, priority=True),
         Binding("ctrl+end", "jump_end", "End", show=False, priority=True),
         Binding("ctrl+o", "expand_last", "Expand", show=False, priority=True),
+        Binding("home", "jump_start", "First message", show=False, priority=True),
+        Binding("end", "jump_end", "Last message", show=False, priority=True),
+        Binding("ctrl+f", "search", "Search", show=False, priority=True),
+        Binding("ctrl+t", "transcript", "Transcript", show=False, priority=True),
+        Binding("shift+tab", "cycle_mode", "Approval mode", show=False, priority=True),
+        Binding("up", "edit_pending", "Edit queued", show=False, priority=True),
     ]
     keys_help = KEYS_HELP
 
@@ -88,14 +107,20 @@ class HermesApp(App[int]):
         self.pick_on_start = pick
         self.transcript = Transcript(self.options.clock)
         self.history = self.options.history or InputHistory()
-        self.queued: list[str] = []
         self._files = self.options.files
         self._last_ctrl_c = float("-inf")
         self._quitting = False
         self._early: list[str] = []  # sent before the session was open
         self._status_pending = False
         self.last_keystroke = 0.0  # the input sets it; streaming slows down while typing
-        self.commands = SlashCommands(self)
+        # Approvals take keys only once typing has stopped (and they were seen).
+        self.key_guard = KeyGuard(self.options.clock, self.options.approval_arm_seconds)
+        self._arm_timer: Timer | None = None
+        # SIGTERM, SIGHUP, SIGQUIT: interrupt and quit, exit code 128 + signal.
+        self._signals = SignalStop(self._stop_signal)
+        trust_flag = getattr(getattr(self.launcher, "args", None), "trust_workspace", False)
+        self.commands = SlashCommands(self, assume_trusted=bool(trust_flag))
+        self.controls = Controls(self)
 
     @property
     def setup(self) -> Setup:
@@ -130,27 +155,52 @@ class HermesApp(App[int]):
         # Widgets are kept as attributes: a query walks the whole DOM, which holds every
         # mounted Markdown block, and events arrive hundreds of times a second.
         self._conversation = Conversation(
-            self.transcript, clock=self.options.clock, id="conversation"
+            self.transcript,
+            clock=self.options.clock,
+            on_pruned=self.controls.pruned,
+            on_moved=self._moved,
+            id="conversation",
+        )
+        self._scrollbar = SessionScrollbar(
+            self._conversation.position, self.controls.jump_to_fraction, id="session-scrollbar"
         )
         menu = CompletionMenu(id="completions")
         menu.display = False
-        self._queued_line = QueuedLine(id="queued")
-        self._queued_line.display = False
-        self._input = PromptInput(self.history, menu, self.complete, id="input")
+        self.pending = PendingList(id="queued")
+        self.search_bar = SearchBar(self._conversation, id="search")
+        self.search_bar.display = False
+        self._input = PromptInput(
+            self.history, menu, self.complete, on_keystroke=self._keystroke, id="input"
+        )
         self._status_bar = StatusBar(id="status")
-        yield self._conversation
+        self.todo_panel = TodoPanel(id="todos")
+        with Horizontal(id="main"):
+            yield self._conversation
+            yield self._scrollbar
         with Vertical(id="bottom"):
             yield menu
-            yield self._queued_line
+            yield self.search_bar
+            yield self.pending
+            yield self.todo_panel
             yield self._input
             yield self._status_bar
+
+    @property
+    def status_bar(self) -> StatusBar:
+        """The status line."""
+        return self._status_bar
+
+    def _moved(self) -> None:
+        self._scrollbar.update_position()
 
     def on_mount(self) -> None:
         if self.options.tune_gc:
             gc_tuning.tune()
         self.begin_capture_print(self, stdout=True, stderr=True)
+        self._signals.install()
         self.prompt_input.cursor_blink = self.options.cursor_blink
         self.prompt_input.focus()
+        self.controls.first_screen()
         self.refresh_status()
         if self.link.ready:
             self.link.start()
@@ -159,7 +209,40 @@ class HermesApp(App[int]):
     def on_ready(self) -> None:
         """The first frame is on screen: now load the engine (it would slow that frame)."""
         if not self.link.ready:
-            self.run_worker(self.link.open_first(), group="open")
+            self.run_worker(self._open_first(), group="open")
+
+    async def _open_first(self) -> None:
+        """Ask about an untrusted workspace config (if it would change anything), then
+        open the first session with the answer."""
+        if self.launcher is not None:
+            await self._ask_trust(self.launcher)
+        await self.link.open_first()
+
+    async def _ask_trust(self, launcher: Launcher) -> None:
+        from hermes.engine.startup import StartupError
+
+        try:
+            question = await asyncio.to_thread(launcher.first_question)
+        except StartupError:
+            return  # opening the session says what is wrong
+        if question is None:
+            return
+        answer: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
+        self.push_screen(
+            TrustDialog(question, self.options.approval_arm_seconds),
+            lambda trusted: answer.set_result(bool(trusted)),
+        )
+        trusted = await answer  # a worker: the app goes on handling keys meanwhile
+        try:
+            launcher.answer_trust(question, trusted)
+        except StartupError as exc:
+            self.say(str(exc), "error")
+            return
+        if trusted:
+            self.say(f"trusted {question.folder}: its .hermes config applies")
+        else:
+            self.say(question.notice(), "warning")
+        self.focus_input()
 
     async def session_opened(self) -> None:
         """The first session is open: the picker if asked, then what was typed early."""
@@ -182,9 +265,9 @@ class HermesApp(App[int]):
 
     async def handle_event(self, event: p.Event) -> None:
         """Fold one engine event into the transcript and the screen."""
+        if not self.controls.wanted(event):
+            return
         change = self.transcript.apply(event)
-        if isinstance(event, p.TurnStarted | p.UserMessage) and not getattr(event, "replay", False):
-            self._delivered(event.text)
         if change.added:
             self.conversation.added()
         seen: set[int] = set()
@@ -196,34 +279,39 @@ class HermesApp(App[int]):
             self.refresh_status()
         if change.approvals:
             self._show_approvals()
+        if change.todos:
+            self.todo_panel.show(self.transcript.todos)
         if isinstance(event, p.UndoDone | p.RewindDone):
             self.say(describe(event))
             if isinstance(event, p.RewindDone) and event.prompt and not self.prompt_input.text:
-                self.prompt_input.text = event.prompt  # edit and resend the rewound prompt
+                self.prompt_input.text = split(event.prompt)[0]  # edit and resend it
         elif isinstance(event, p.ConflictFound):
             path = event.path
             ask_conflict(self, event, lambda choice: self._conflict_answered(path, choice))
         if isinstance(event, p.TurnComplete | p.TurnAborted):
-            if self.queued:
-                self._refresh_queued()
             self.set_timer(1.0, self._collect_if_idle)
+        await self.controls.after(event)
 
     async def switch_session(self, resume: str | None) -> None:
         """Leave this session for a new one (``None``) or for session ``resume``."""
         fresh = Transcript(self.options.clock)
         if not await self.link.switch(resume):
             return
+        if self.setup.trust is not None:  # asked at start only; here it is just said
+            self.say(self.setup.trust.notice(), "warning")
         # No await since the switch: the new session's first event finds the new transcript.
         self.transcript = fresh
         self.conversation.transcript = fresh
         await self.conversation.reset()
-        self.queued.clear()
-        self._refresh_queued()
+        fresh.entries.append(self.controls.welcome)
+        self.conversation.added()
+        self.todo_panel.show(())
         self.refresh_status()
         self.focus_input()
 
     async def on_unmount(self) -> None:
         """Any other way out (an error, a test harness) still ends the session cleanly."""
+        self._signals.uninstall()
         if not self._quitting:
             self._quitting = True
             await self.link.close_quietly()
@@ -234,8 +322,16 @@ class HermesApp(App[int]):
             return
         self._quitting = True
         self.link.closing = True
+        self.controls.leaving()
         await self.link.stop()
-        self.exit(1 if self.link.failed is not None else 0)
+        signalled = self._signals.exit_code
+        self.exit(signalled if signalled is not None else 1 if self.link.failed is not None else 0)
+
+    def _stop_signal(self, signum: int) -> None:
+        """SIGTERM, SIGHUP or SIGQUIT: like Ctrl+C twice. Shutting the engine down
+        interrupts the turn: commands' process groups are killed, statuses recorded."""
+        self.say(f"stopped by {signal_name(signum)}: interrupting and closing the session")
+        self.call_later(self.quit)
 
     def _collect_if_idle(self) -> None:
         if self.options.tune_gc and not self.link.busy:
@@ -252,25 +348,18 @@ class HermesApp(App[int]):
         await self.send(text)
 
     async def send(self, text: str) -> None:
-        """Send a user message; while a turn runs it is queued for the next step."""
+        """Send a user message; while a turn runs it waits (editable) for the turn's end."""
         if not self.link.ready:
             self._early.append(text)
-            self.queued.append(text)
-            self._refresh_queued()
             return
-        busy = self.engine.busy
-        await self.engine.submit(p.UserTurn(text))
-        if busy:
-            self.queued.append(text)
-            self._refresh_queued()
-        await self.conversation.jump_to_end()
+        await self.controls.send(text)
 
     async def on_prompt_input_quit_requested(self, message: PromptInput.QuitRequested) -> None:
         await self.quit()
 
     def complete(self, text: str, cursor: int) -> list[Completion]:
         """Completions for the input: slash commands, then ``@`` workspace paths."""
-        found = slash_completions(text, cursor)
+        found = slash_completions(text, cursor, self.commands.custom_help())
         if found or "@" not in text:
             return found
         if self._files is None:
@@ -287,14 +376,6 @@ class HermesApp(App[int]):
         if not isinstance(self.screen, ModalScreen):
             self.prompt_input.focus()
 
-    def _delivered(self, text: str) -> None:
-        if text in self.queued:
-            self.queued.remove(text)
-            self._refresh_queued()
-
-    def _refresh_queued(self) -> None:
-        self._queued_line.show(self.queued)
-
     # ------------------------------------------------------------------ approvals
 
     def _show_approvals(self) -> None:
@@ -305,6 +386,9 @@ class HermesApp(App[int]):
         self.call_after_refresh(self._focus_approval, 0)
 
     def _focus_approval(self, attempt: int) -> None:
+        if self._arm_timer is not None:
+            self._arm_timer.stop()
+            self._arm_timer = None
         pending = self.transcript.approvals
         if not pending:
             if isinstance(self.focused, ApprovalBar | ToolBlock) or self.focused is None:
@@ -321,14 +405,52 @@ class HermesApp(App[int]):
             if attempt < 50:
                 self.set_timer(0.02, lambda: self._focus_approval(attempt + 1))
             return
+        shown = first.active
         for i, bar in enumerate(bars):
             if bar is not None:
-                bar.arm_seconds = self.options.approval_arm_seconds
+                bar.guard = self.key_guard
                 bar.position = i
                 bar.active = i == 0
-        if not isinstance(self.screen, ModalScreen):
-            first.focus()
+        if not shown and not isinstance(self.screen, ModalScreen):
             first.scroll_visible(animate=False)
+        self._arm_approval(first)
+
+    def _arm_approval(self, bar: ApprovalBar) -> None:
+        """Give the oldest approval the keys once it is armed: until then typing goes on
+        in the input (nothing typed there answers it); check again when it may be."""
+        if not bar.is_attached or not bar.active or bar.answered is not None:
+            return
+        bar.refresh_arming()
+        wait = bar.wait()
+        modal = isinstance(self.screen, ModalScreen)
+        if wait <= 0 and not modal:
+            if self.focused is not bar:
+                bar.focus()
+            return
+        if wait > 0 and (
+            self.focused is bar or self.focused is None or isinstance(self.focused, ToolBlock)
+        ):
+            self.focus_input()
+        # Polled, not only timed: the guard's clock need not be the timer's (tests).
+        self._arm_timer = self.set_timer(min(max(wait, 0.02), 0.1), lambda: self._focus_approval(1))
+
+    def _keystroke(self) -> None:
+        """A key in the input: typing goes on, so a shown approval waits to take keys."""
+        self.key_guard.keystroke()
+        if self.transcript.approvals and self._arm_timer is None:
+            self._arm_timer = self.set_timer(0.1, lambda: self._focus_approval(1))
+
+    def on_approval_bar_typed(self, message: ApprovalBar.Typed) -> None:
+        """A key typed at an approval that does not answer it: it is text for the input."""
+        box = self.prompt_input
+        self.focus_input()
+        if message.key == "enter":
+            box.submit()
+        elif message.character is not None:
+            box.insert(message.character)
+        elif (action := edit_action(message.key)) is not None:
+            getattr(box, f"action_{action}")()
+        self.call_after_refresh(self._focus_approval, 1)  # arms again once typing stops
 
     async def on_approval_bar_answered(self, message: ApprovalBar.Answered) -> None:
         await self.link.submit(p.ApprovalReply(message.call_id, message.decision))
@@ -338,12 +460,18 @@ class HermesApp(App[int]):
     # ------------------------------------------------------------------ keys
 
     async def action_escape(self) -> None:
-        """Esc: interrupt the running turn (the input keeps what was typed)."""
+        """Esc: interrupt the running turn (the input keeps what was typed); twice on an
+        empty input with nothing running: edit a previous message."""
         if self.link.busy:
             await self.link.submit(p.Interrupt())
+        else:
+            self.controls.escape()
 
     async def action_ctrl_c(self) -> None:
-        """Ctrl+C: interrupt; twice within a moment: quit."""
+        """Ctrl+C: copy the selected text if there is any; else interrupt; twice within a
+        moment: quit."""
+        if self.controls.copy_selection():
+            return
         now = self.options.clock()
         if now - self._last_ctrl_c <= self.options.quit_window:
             await self.quit()
@@ -354,14 +482,75 @@ class HermesApp(App[int]):
         self.notify("Press Ctrl+C again to quit.", timeout=self.options.quit_window)
 
     def action_page(self, direction: int) -> None:
-        conv = self.conversation
-        if direction < 0:
-            conv.scroll_page_up(animate=False)
-        else:
-            conv.scroll_page_down(animate=False)
+        """PageUp/PageDown: every press counts, however fast they come."""
+        self.conversation.page(direction)
 
     async def action_jump_end(self) -> None:
-        await self.conversation.jump_to_end()
+        await self.controls.end()
+
+    async def action_jump_start(self) -> None:
+        await self.controls.home()
+
+    def action_search(self) -> None:
+        self.controls.open_search()
+
+    def action_transcript(self) -> None:
+        self.controls.open_transcript()
+
+    async def action_cycle_mode(self) -> None:
+        await self.controls.cycle_mode()
+
+    def action_edit_pending(self) -> None:
+        self.controls.edit_pending()
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """Home/End move the conversation only from an empty input; Up edits a queued
+        message only then; screen keys wait while a dialog is open."""
+        if action in ("jump_start", "jump_end", "edit_pending", "page", "search", "transcript"):
+            if self.screen is not self.screen_stack[0]:
+                return False
+        if action in ("jump_start", "jump_end") and parameters == ():
+            return self.focused is self.prompt_input and not self.prompt_input.text
+        if action == "edit_pending":
+            return (
+                self.focused is self.prompt_input
+                and not self.prompt_input.text
+                and bool(self.pending.items)
+            )
+        if action == "cycle_mode":
+            return not isinstance(self.screen, ModalScreen)
+        return True
+
+    def on_tool_block_typed(self, message: ToolBlock.Typed) -> None:
+        """A key typed on a focused tool block: it goes to the input, nothing is lost."""
+        self.focus_input()
+        self.prompt_input.insert(message.character)
+
+    def on_tool_block_left(self, message: ToolBlock.Left) -> None:
+        self.focus_input()
+
+    def on_prompt_input_tab_out(self, message: PromptInput.TabOut) -> None:
+        """Tab with nothing to complete: the tool block in view (not one pages away)."""
+        block = self.conversation.visible_tool_block()
+        if block is not None:
+            block.focus()
+
+    async def on_prompt_input_send_queued(self, message: PromptInput.SendQueued) -> None:
+        """Enter on an empty input: send what was queued and held (after an interrupt)."""
+        if self.pending.items and self.link.ready and not self.link.busy:
+            await self.controls.send_pending()
+
+    def on_search_bar_closed(self, message: SearchBar.Closed) -> None:
+        self.focus_input()
+
+    def copy_to_clipboard(self, text: str) -> None:
+        """OSC 52, also wrapped for tmux and screen (which swallow it otherwise); tmux
+        gets it as its paste buffer too."""
+        super().copy_to_clipboard(text)
+        wrapped = wrapped_osc52(text)
+        if wrapped and self._driver is not None:
+            self._driver.write(wrapped)
+            self.run_worker(asyncio.to_thread(tmux_buffer, text), group="copy")
 
     def action_expand_last(self) -> None:
         """Expand (or collapse) the most recent finished tool output."""
@@ -408,6 +597,13 @@ class HermesApp(App[int]):
         self.run_worker(self.engine.submit(p.ConflictReply(path, choice)), group="commands")
 
     # ------------------------------------------------------------------ output
+
+    def show_todos(self) -> None:
+        """``/todos``: fold or unfold the to-do panel."""
+        if not self.transcript.todos:
+            self.say("no to-do list in this session")
+            return
+        self.todo_panel.toggle()
 
     def say(self, text: str, level: str = "info") -> None:
         """Show a notice in the conversation."""

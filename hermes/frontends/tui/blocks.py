@@ -1,9 +1,11 @@
-"""Conversation blocks for user messages, assistant replies and notices.
+"""Conversation blocks for user messages, assistant replies, notices and the first screen.
 
 Each block renders one transcript entry and re-reads it when told (``sync``). The
 assistant block streams through Textual's ``MarkdownStream``, which batches fragments
-while a render is in flight, so a fast model never outruns the screen. Reasoning sits
-in a collapsed, dimmed section above the answer.
+while a render is in flight, so a fast model never outruns the screen; a finished reply
+is one selectable view of its rendered Markdown. Reasoning sits in a collapsed, dimmed
+section above the answer. Every block's text can be selected and copied, and a search
+highlights its matches (``set_query``).
 """
 
 from __future__ import annotations
@@ -19,8 +21,16 @@ from textual.containers import Vertical
 from textual.widget import Widget
 from textual.widgets import Collapsible, Static
 
-from hermes.frontends.common.format import paragraph_cut, render_markdown
+from hermes.frontends.common.attachments import split
+from hermes.frontends.common.format import (
+    diff_text,
+    looks_like_diff,
+    paragraph_cut,
+    render_markdown,
+)
 from hermes.frontends.common.transcript import AssistantEntry, Entry, NoticeEntry, UserEntry
+from hermes.frontends.common.welcome import FIRST_KEYS, WelcomeEntry
+from hermes.frontends.tui.selectable import SelectableRich, highlight
 
 if TYPE_CHECKING:  # the Markdown widget loads on the first streamed reply, not at start-up
     from textual.widgets import Markdown
@@ -43,49 +53,103 @@ class Block(Widget):
     """A widget showing one entry."""
 
     entry: Entry
+    needle: str = ""  # what a search highlights
 
     def sync(self) -> None:
         """Re-read the entry (cheap; called at most a few times a second)."""
 
+    def set_query(self, query: str) -> None:
+        """Highlight the matches of a search ("" clears)."""
+        self.needle = query
 
-class UserBlock(Static, Block):
-    """What the user said."""
+
+class TextBlock(Static, Block):
+    """A block that is one piece of text (highlighted as a search asks)."""
+
+    def __init__(self, entry: Entry, classes: str, query: str = "") -> None:
+        self.entry = entry
+        self.needle = query
+        super().__init__(highlight(self._text(), query), classes=classes)
+
+    def _text(self) -> Text:
+        return Text()
+
+    def sync(self) -> None:
+        """Re-read the entry."""
+        self.update(highlight(self._text(), self.needle))
+
+    def set_query(self, query: str) -> None:
+        """Highlight the matches of a search ("" clears)."""
+        if query != self.needle:
+            self.needle = query
+            self.sync()
+
+
+class UserBlock(TextBlock):
+    """What the user said, and the files it attached (as chips)."""
 
     entry: UserEntry
 
-    def __init__(self, entry: UserEntry) -> None:
-        self.entry = entry
-        super().__init__(self._render_text(entry.text), classes="block user")
+    def __init__(self, entry: UserEntry, query: str = "") -> None:
+        super().__init__(entry, "block user", query)
 
-    @staticmethod
-    def _render_text(text: str) -> Text:
-        lines = text.splitlines() or [""]
+    def _text(self) -> Text:
+        typed, chips = split(self.entry.text)
+        lines = typed.splitlines() or [""]
         shown = "\n".join(lines[:USER_MAX_LINES])
         out = Text("› ", style="bold")
         out.append(shown)
         if len(lines) > USER_MAX_LINES:
             out.append(f"\n  … {len(lines) - USER_MAX_LINES} more lines", style="dim")
+        for chip in chips:
+            out.append("\n  ")
+            out.append(f" @ {chip.label} ", style="reverse")
         return out
 
 
-class NoticeBlock(Static, Block):
-    """An error, warning or note: readable text, never a traceback."""
+class NoticeBlock(TextBlock):
+    """An error, warning or note: readable text, never a traceback. A notice that
+    carries a diff (``/diff``) shows it coloured."""
 
     ICONS = {"error": "✗ ", "warning": "! ", "info": "· "}
     entry: NoticeEntry
 
-    def __init__(self, entry: NoticeEntry) -> None:
-        self.entry = entry
-        super().__init__(self._text(), classes=f"block notice {entry.level}")
+    def __init__(self, entry: NoticeEntry, query: str = "") -> None:
+        super().__init__(entry, f"block notice {entry.level}", query)
 
     def _text(self) -> Text:
         text = Text(self.ICONS.get(self.entry.level, "· "), style="bold")
-        text.append(self.entry.text)
+        head, sep, rest = self.entry.text.partition("\n")
+        if sep and looks_like_diff(rest):
+            text.append(head + "\n")
+            text.append_text(diff_text(rest))
+        else:
+            text.append(self.entry.text)
         return text
 
-    def sync(self) -> None:
-        """Re-read the entry."""
-        self.update(self._text())
+
+class WelcomeBlock(TextBlock):
+    """The first screen: where, with what, how to go on."""
+
+    entry: WelcomeEntry
+
+    def __init__(self, entry: WelcomeEntry, query: str = "") -> None:
+        super().__init__(entry, "block welcome", query)
+
+    def _text(self) -> Text:
+        rows = self.entry.welcome.rows()
+        width = max(len(label) for label, _ in rows)
+        text = Text("hermes", style="bold")
+        text.append("  your coding agent in this terminal\n", style="dim")
+        for label, value in rows:
+            text.append(f"\n{label.rjust(width)}  ", style="dim")
+            text.append(value)
+        text.append("\n\n")
+        for i, (key, what) in enumerate(FIRST_KEYS):
+            text.append(" · " if i else "", style="dim")
+            text.append(key, style="bold")
+            text.append(f" {what}", style="dim")
+        return text
 
 
 class AssistantBlock(Vertical, Block):
@@ -94,26 +158,28 @@ class AssistantBlock(Vertical, Block):
 
     entry: AssistantEntry
 
-    def __init__(self, entry: AssistantEntry) -> None:
+    def __init__(self, entry: AssistantEntry, query: str = "") -> None:
         super().__init__(classes="block assistant")
         self.entry = entry
+        self.needle = query
         self._fed = 0
         self._generation = entry.generation
         self._stream: MarkdownStream | None = None
         self._reasoning_shown = ""
-        self._final_shown: tuple[str, bool] | None = None
+        self._final_shown: tuple[str, bool, bool] | None = None
         self._retry_pending = False
         self._last_write = 0.0
         # Children kept by reference: querying would walk every Markdown block per token.
         self._md: Markdown | None = None
-        self._final_view: Static | None = None
+        self._final_view: SelectableRich | None = None
         self._reasoning: Collapsible | None = None
         self._reasoning_text: Static | None = None
-        self._frozen: list[Static] = []
+        self._frozen: list[SelectableRich] = []
         self._feeding = asyncio.Lock()
 
     def compose(self) -> ComposeResult:
         entry = self.entry
+        self.display = not entry.empty
         if entry.reasoning:
             yield self._reasoning_section()
         if entry.streaming:
@@ -133,16 +199,26 @@ class AssistantBlock(Vertical, Block):
         )
         return self._reasoning
 
-    def _final(self) -> Static:
+    def _final(self) -> SelectableRich:
         entry = self.entry
-        self._final_shown = (entry.text, entry.interrupted)
+        self._final_shown = (entry.text, entry.interrupted, entry.failed)
         parts: list[RenderableType] = []
         if entry.text:
             parts.append(render_markdown(entry.text))
         if entry.interrupted:
             parts.append(Text("■ interrupted", style="italic yellow"))
-        self._final_view = Static(Group(*parts), classes="answer final")
+        if entry.failed:
+            parts.append(
+                Text("✗ this request failed; its text is not part of the conversation", "dim red")
+            )
+        self._final_view = SelectableRich(Group(*parts), query=self.needle, classes="answer final")
         return self._final_view
+
+    def set_query(self, query: str) -> None:
+        """Highlight the matches of a search in the finished answer."""
+        self.needle = query
+        if self._final_view is not None:
+            self._final_view.set_query(query)
 
     @property
     def markdown(self) -> Markdown | None:
@@ -153,7 +229,7 @@ class AssistantBlock(Vertical, Block):
     def source(self) -> str:
         """The text on screen (for tests): streamed so far, or final."""
         md = self.markdown
-        return md.source if md is not None else (self._final_shown or ("", False))[0]
+        return md.source if md is not None else (self._final_shown or ("", False, False))[0]
 
     def on_mount(self) -> None:
         self.call_later(self.feed)
@@ -183,6 +259,7 @@ class AssistantBlock(Vertical, Block):
         if md is not None and not md.is_mounted:  # its first render is still running
             self._feed_later(0.02)
             return
+        self.display = not entry.empty
         if md is not None and entry.generation != self._generation:
             await self._stop_stream()  # a retried request: what streamed is dropped
             await md.update("")
@@ -215,7 +292,7 @@ class AssistantBlock(Vertical, Block):
         cut = paragraph_cut(source)
         if cut < FREEZE_CHARS // 2:
             return
-        frozen = Static(render_markdown(source[:cut]), classes="answer final frozen")
+        frozen = SelectableRich(render_markdown(source[:cut]), classes="answer final frozen")
         self._frozen.append(frozen)
         await self.mount(frozen, before=md)
         await md.update(source[cut:])
@@ -227,7 +304,7 @@ class AssistantBlock(Vertical, Block):
             frozen, self._frozen = self._frozen, []
             await self.remove_children([md, *frozen])
             await self.mount(self._final())
-        elif self._final_shown != (self.entry.text, self.entry.interrupted):
+        elif self._final_shown != (self.entry.text, self.entry.interrupted, self.entry.failed):
             if self._final_view is not None:
                 await self._final_view.remove()
             await self.mount(self._final())

@@ -5,6 +5,11 @@ view follows the end, new entries are mounted at the bottom and the oldest prune
 the top, so a 10,000-message session keeps ~50 widgets. Scrolling near the top mounts
 an earlier batch (keeping the view still) and prunes the bottom; scrolling back down
 does the reverse. Nothing re-renders the whole log: a token updates one block.
+
+Moving through a long session: PageUp/PageDown add up (a hundred presses move a
+hundred pages, loading history as they go, never dropped); Home/End jump to the first
+and last message; a search hit is shown wherever it is (:meth:`show_entry`). What the
+window lets go of is released (``on_pruned`` lets the app collect it while idle).
 """
 
 from __future__ import annotations
@@ -24,7 +29,8 @@ from hermes.frontends.common.transcript import (
     Transcript,
     UserEntry,
 )
-from hermes.frontends.tui.blocks import AssistantBlock, Block, NoticeBlock, UserBlock
+from hermes.frontends.common.welcome import WelcomeEntry
+from hermes.frontends.tui.blocks import AssistantBlock, Block, NoticeBlock, UserBlock, WelcomeBlock
 from hermes.frontends.tui.tool_block import ToolBlock
 
 WINDOW = 20
@@ -37,7 +43,6 @@ EDGE = 2
 """Rows from the top or bottom that count as "at the edge"."""
 FIRST_PAINT = 8
 """Entries mounted first when a long history appears at once (then the window fills)."""
-"""Rows from the top or bottom that count as "at the edge"."""
 
 
 class Conversation(VerticalScroll):
@@ -50,18 +55,26 @@ class Conversation(VerticalScroll):
         transcript: Transcript,
         *,
         clock: Callable[[], float] = time.monotonic,
+        on_pruned: Callable[[], None] | None = None,
+        on_moved: Callable[[], None] | None = None,
         id: str | None = None,
     ) -> None:
         super().__init__(id=id)
         self.transcript = transcript
         self.clock = clock
+        self.on_pruned = on_pruned
+        self.on_moved = on_moved
         self.lo = 0
         self.hi = 0
         self.widgets: dict[Entry, Block] = {}
+        self.needle = ""
+        self.current: Entry | None = None  # the search hit being shown
         self._dirty: set[Block] = set()
         self._lock = asyncio.Lock()
         self._tail_scheduled = False
         self._edge_scheduled = False
+        self._pages = 0  # PageUp/PageDown presses not yet carried out (+ down, - up)
+        self._paging = False
 
     def on_mount(self) -> None:
         self.anchor()
@@ -84,18 +97,53 @@ class Conversation(VerticalScroll):
         widget = self.widgets.get(entry) if entry is not None else None
         return widget if isinstance(widget, ToolBlock) else None
 
+    def tool_blocks(self) -> list[ToolBlock]:
+        """The mounted tool blocks, top to bottom."""
+        return [w for w in self.children if isinstance(w, ToolBlock)]
+
+    def visible_tool_block(self) -> ToolBlock | None:
+        """The lowest tool block on screen, else the nearest one above the view."""
+        top, bottom = self.scroll_y, self.scroll_y + self.scrollable_content_region.height
+        above: ToolBlock | None = None
+        seen: ToolBlock | None = None
+        for block in self.tool_blocks():
+            region = block.virtual_region
+            if region.bottom <= top:
+                above = block
+            elif region.y < bottom:
+                seen = block
+        return seen or above
+
+    def position(self) -> tuple[float, float]:
+        """Where the view is in the whole session: ``(top, size)`` as fractions of all
+        entries (what the session scrollbar draws)."""
+        n = len(self.transcript.entries)
+        mounted = self.hi - self.lo
+        if n == 0 or mounted <= 0:
+            return 0.0, 1.0
+        height = max(1, self.virtual_size.height)
+        view = self.scrollable_content_region.height
+        first = self.lo + mounted * min(1.0, self.scroll_y / height)
+        shown = mounted * min(1.0, view / height)
+        return first / n, max(shown / n, 0.0)
+
     def _make(self, entry: Entry) -> Block:
         block: Block
+        q = self.needle
         if isinstance(entry, ToolEntry):
-            block = ToolBlock(entry, self.clock)
+            block = ToolBlock(entry, self.clock, query=q)
         elif isinstance(entry, AssistantEntry):
-            block = AssistantBlock(entry)
+            block = AssistantBlock(entry, query=q)
         elif isinstance(entry, UserEntry):
-            block = UserBlock(entry)
+            block = UserBlock(entry, query=q)
         elif isinstance(entry, NoticeEntry):
-            block = NoticeBlock(entry)
+            block = NoticeBlock(entry, query=q)
+        elif isinstance(entry, WelcomeEntry):
+            block = WelcomeBlock(entry, query=q)
         else:
             raise TypeError(f"no block for {type(entry).__name__}")
+        if entry is self.current:
+            block.add_class("search-current")
         self.widgets[entry] = block
         return block
 
@@ -136,6 +184,22 @@ class Conversation(VerticalScroll):
             if running is not None and running not in dirty:
                 running.sync()
 
+    def set_query(self, query: str, current: Entry | None = None) -> None:
+        """Highlight ``query`` in every block (and in blocks mounted later); mark the
+        block of ``current`` as the hit being shown."""
+        if current is not self.current:
+            old = self.widgets.get(self.current) if self.current is not None else None
+            if old is not None:
+                old.remove_class("search-current")
+            self.current = current
+            new = self.widgets.get(current) if current is not None else None
+            if new is not None:
+                new.add_class("search-current")
+        if query != self.needle:
+            self.needle = query
+            for block in self.widgets.values():
+                block.set_query(query)
+
     # ------------------------------------------------------------------ window
 
     async def _sync_tail(self) -> None:
@@ -159,6 +223,7 @@ class Conversation(VerticalScroll):
                 cut = self.hi - WINDOW
                 await self._unmount(entries[self.lo : cut])
                 self.lo = cut
+        self._moved()
         if jumped:
             self.call_after_refresh(self._fill_window)
 
@@ -174,18 +239,54 @@ class Conversation(VerticalScroll):
             await self.mount_all(
                 [self._make(e) for e in entries[self.lo : self.lo + k]], before=first
             )
+        self._moved()
+
+    async def _remount(self, lo: int, hi: int) -> None:
+        """Replace the window with ``entries[lo:hi]`` (call with the lock held)."""
+        entries = self.transcript.entries
+        await self._unmount(entries[self.lo : self.hi])
+        self.lo, self.hi = lo, hi
+        await self.mount_all([self._make(e) for e in entries[lo:hi]])
 
     async def jump_to_end(self) -> None:
         """Show the latest entries and follow them again."""
+        self._pages = 0
         async with self._lock:
-            entries = self.transcript.entries
-            n = len(entries)
+            n = len(self.transcript.entries)
             if self.hi < n or self.lo < n - WINDOW - BATCH:
-                await self._unmount(entries[self.lo : self.hi])
-                self.lo = max(0, n - WINDOW)
-                self.hi = n
-                await self.mount_all([self._make(e) for e in entries[self.lo : n]])
+                await self._remount(max(0, n - WINDOW), n)
         self.anchor()
+        self.scroll_end(animate=False, immediate=True)
+        self._moved()
+
+    async def jump_to_start(self) -> None:
+        """Show the session's first entries (loading them as needed)."""
+        self._pages = 0
+        async with self._lock:
+            n = len(self.transcript.entries)
+            if self.lo > 0:
+                await self._remount(0, min(n, WINDOW))
+        self.release_anchor()
+        await self._settled()
+        self.scroll_home(animate=False, immediate=True)
+        self._moved()
+
+    async def show_entry(self, index: int) -> None:
+        """Bring entry ``index`` into view (mounting a window around it if it is not)."""
+        entries = self.transcript.entries
+        if not 0 <= index < len(entries):
+            return
+        self._pages = 0
+        async with self._lock:
+            if not self.lo <= index < self.hi:
+                lo = max(0, index - WINDOW // 2)
+                await self._remount(lo, min(len(entries), lo + WINDOW))
+        self.release_anchor()
+        await self._settled()
+        widget = self.widgets.get(entries[index])
+        if widget is not None:
+            self.scroll_to_widget(widget, animate=False, immediate=True, top=True)
+        self._moved()
 
     async def reset(self) -> None:
         """Forget every widget (``/clear``, a new session)."""
@@ -194,7 +295,9 @@ class Conversation(VerticalScroll):
             self.widgets.clear()
             self._dirty.clear()
             self.lo = self.hi = 0
+        self.current = None
         self.anchor()
+        self._moved()
 
     async def _unmount(self, entries: list[Entry]) -> None:
         gone: list[Widget] = []
@@ -205,10 +308,13 @@ class Conversation(VerticalScroll):
                 gone.append(widget)
         if gone:
             await self.remove_children(gone)
+            if self.on_pruned is not None:
+                self.on_pruned()
 
     def watch_scroll_y(self, old: float, new: float) -> None:
         super().watch_scroll_y(old, new)
-        if self._edge_scheduled:
+        self._moved()
+        if self._edge_scheduled or self._paging:
             return
         near_top = new <= EDGE and self.lo > 0
         near_end = new >= self.max_scroll_y - EDGE and self.hi < len(self.transcript.entries)
@@ -216,19 +322,31 @@ class Conversation(VerticalScroll):
             self._edge_scheduled = True
             self.call_later(self._load_edge)
 
+    def _moved(self) -> None:
+        if self.on_moved is not None:
+            self.on_moved()
+
     async def _load_edge(self) -> None:
         try:
             if self.scroll_y <= EDGE and self.lo > 0:
-                await self._load_older()
+                kept = await self._load_older()
+                if kept is not None:
+                    self.call_after_refresh(self._keep_view, *kept)
             elif self.scroll_y >= self.max_scroll_y - EDGE:
-                await self._load_newer()
+                kept = await self._load_newer()
+                if kept is not None:
+                    self.call_after_refresh(self._keep_view, *kept)
         finally:
             self._edge_scheduled = False
 
-    async def _load_older(self) -> None:
+    async def _load_older(self) -> tuple[Widget, int] | None:
+        """Mount a batch above the window; returns the block to keep still and where it
+        was (the caller scrolls by how far it moved once laid out)."""
         async with self._lock:
             entries = self.transcript.entries
             k = min(BATCH, self.lo)
+            if k <= 0:
+                return None
             first = self.widgets.get(entries[self.lo]) if self.lo < self.hi else None
             new = [self._make(e) for e in entries[self.lo - k : self.lo]]
             self.lo -= k
@@ -241,15 +359,15 @@ class Conversation(VerticalScroll):
                 cut = self.lo + MAX_MOUNTED
                 await self._unmount(entries[cut : self.hi])
                 self.hi = cut
-        if first is not None:
-            self.call_after_refresh(self._keep_view, first, before_y)
+        return (first, before_y) if first is not None else None
 
-    async def _load_newer(self) -> None:
+    async def _load_newer(self) -> tuple[Widget, int] | None:
+        """Mount a batch below the window (pruning the top: the block to keep still)."""
         async with self._lock:
             entries = self.transcript.entries
             n = len(entries)
             if self.hi >= n:
-                return
+                return None
             k = min(BATCH, n - self.hi)
             new = [self._make(e) for e in entries[self.hi : self.hi + k]]
             self.hi += k
@@ -261,10 +379,73 @@ class Conversation(VerticalScroll):
                 await self._unmount(entries[self.lo : cut])
                 self.lo = cut
                 if keep is not None:
-                    self.call_after_refresh(self._keep_view, keep, before_y)
+                    return keep, before_y
+        return None
 
     def _keep_view(self, widget: Widget, before_y: int) -> None:
         """Scroll by however far ``widget`` moved, so what the user sees stays put."""
         shift = widget.virtual_region.y - before_y
         if shift:
             self.scroll_to(y=self.scroll_y + shift, animate=False, immediate=True)
+
+    async def _settled(self) -> None:
+        """Wait until what was just mounted has been laid out."""
+        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+
+        def laid_out() -> None:
+            if not done.done():
+                done.set_result(None)
+
+        self.call_after_refresh(laid_out)
+        await done
+
+    # ------------------------------------------------------------------ paging
+
+    def page(self, direction: int) -> None:
+        """One PageUp (-1) or PageDown (+1). Presses add up and are carried out in
+        order, loading history as they reach it; none is dropped."""
+        self._pages += direction
+        if not self._paging:
+            self._paging = True
+            self.call_later(self._run_pages)
+
+    async def _run_pages(self) -> None:
+        try:
+            while self._pages:
+                step = 1 if self._pages > 0 else -1
+                self._pages -= step
+                if not await self._page_once(step):
+                    self._pages = 0  # at the session's first or last line: nothing more
+        finally:
+            self._paging = False
+            self._moved()
+
+    async def _page_once(self, step: int) -> bool:
+        height = max(1, self.scrollable_content_region.height - 1)
+        if step < 0:
+            if self.scroll_y < height and self.lo > 0:
+                kept = await self._load_older()
+                if kept is not None:
+                    await self._settled()
+                    self._keep_view(*kept)
+            if self.scroll_y <= 0:
+                return False
+            self.release_anchor()
+            self.scroll_to(y=max(0, self.scroll_y - height), animate=False, immediate=True)
+            return True
+        n = len(self.transcript.entries)
+        if self.scroll_y + height > self.max_scroll_y and self.hi < n:
+            kept = await self._load_newer()
+            await self._settled()
+            if kept is not None:
+                self._keep_view(*kept)
+        if self.scroll_y >= self.max_scroll_y:
+            if self.hi >= n:
+                self.anchor()  # the end again: follow it
+            return False
+        self.scroll_to(
+            y=min(self.max_scroll_y, self.scroll_y + height), animate=False, immediate=True
+        )
+        if self.scroll_y >= self.max_scroll_y and self.hi >= n:
+            self.anchor()
+        return True

@@ -79,14 +79,23 @@ class PromptInput(TextArea):
     class QuitRequested(Message):
         """Ctrl+D on an empty input."""
 
+    class TabOut(Message):
+        """Tab with nothing to complete: the app moves the focus to a tool block."""
+
+    class SendQueued(Message):
+        """Enter on an empty input: send the messages queued meanwhile, if any."""
+
     def __init__(
         self,
         history: InputHistory,
         menu: CompletionMenu,
         completer: Completer,
         *,
+        on_keystroke: Callable[[], None] | None = None,
         id: str | None = None,
     ) -> None:
+        """``on_keystroke`` hears of every key and paste (an approval waits for typing to
+        stop before it takes keys)."""
         super().__init__(
             "",
             id=id,
@@ -99,12 +108,15 @@ class PromptInput(TextArea):
         self.input_history = history
         self.menu = menu
         self.completer = completer
+        self.on_keystroke = on_keystroke
         self.pastes: dict[int, str] = {}
 
     # ------------------------------------------------------------------ keys
 
     async def _on_key(self, event: events.Key) -> None:
         self.app.last_keystroke = time.monotonic()  # type: ignore[attr-defined]
+        if self.on_keystroke is not None:
+            self.on_keystroke()
         key = event.key
         if key == "enter":
             event.stop()
@@ -155,7 +167,7 @@ class PromptInput(TextArea):
     def action_complete(self) -> None:
         chosen = self.menu.chosen
         if chosen is None:
-            self.screen.focus_next()
+            self.post_message(self.TabOut())
             return
         self.replace(chosen.value, self._location(chosen.start), self._location(chosen.end))
         self.menu.show([])
@@ -192,14 +204,23 @@ class PromptInput(TextArea):
         self.menu.show(self.completer(text, cursor))
 
     async def _on_paste(self, event: events.Paste) -> None:
-        lines = event.text.count("\n") + 1
+        if self.on_keystroke is not None:
+            self.on_keystroke()
+        # Terminals send pasted line breaks as carriage returns (CR, or CR LF).
+        text = event.text.replace("\r\n", "\n").replace("\r", "\n")
+        lines = len(text.splitlines()) or 1
         if lines <= PASTE_COLLAPSE_LINES:
+            if text != event.text:
+                event.stop()
+                event.prevent_default()
+                self.insert(text)
+                return
             await super()._on_paste(event)
             return
         event.stop()
         event.prevent_default()
         key = len(self.pastes) + 1
-        self.pastes[key] = event.text
+        self.pastes[key] = text
         self.insert(f"[pasted {lines} lines #{key}]")
 
     def expanded_text(self) -> str:
@@ -214,6 +235,7 @@ class PromptInput(TextArea):
         """Send what was typed (nothing when blank) and clear the box."""
         raw = self.text
         if not raw.strip():
+            self.post_message(self.SendQueued())
             return
         text = self.expanded_text()
         self.input_history.add(raw if not self.pastes else text)

@@ -1,50 +1,42 @@
 """The status bar and the queued-messages line above the input.
 
-Status bar: model, session title, context used (tokens and %), tokens in/out for the
-session, approval mode, and what the lanes are doing ("3 reads · 1 command running").
+Status bar: workspace and git branch, model, session title, what the lanes are doing
+("3 reads · 1 command running"), context used (tokens and %), tokens in/out for the
+session, cost, approval mode, the sandbox ("sandboxed", or in red "NO SANDBOX" /
+"sandbox off").
 """
 
 from __future__ import annotations
 
-from rich.table import Table
 from rich.text import Text
 from textual.widgets import Static
 
-from hermes.frontends.common.format import context_label, count_tokens_label, lanes_label, one_line
+from hermes.frontends.common.format import one_line
 from hermes.frontends.common.transcript import Status
+from hermes.frontends.tui.status_line import Places, status_line
 
 
 class StatusBar(Static):
-    """One line at the bottom of the screen."""
+    """One line at the bottom of the screen (:mod:`hermes.frontends.tui.status_line`
+    decides what fits)."""
+
+    places = Places()
+    _last: tuple[Status, list[str], int] | None = None
 
     def show(self, status: Status, running: list[str], approvals: int) -> None:
         """Redraw from the transcript's status."""
-        left = Text(no_wrap=True, overflow="ellipsis")
-        left.append(status.model or "starting…", style="bold")
-        if status.title:
-            left.append("  " + one_line(status.title, 48))
-        lanes = lanes_label(running, approvals, status.streaming)
-        if not lanes and status.busy:
-            lanes = "working"
-        right = Text(no_wrap=True)
-        if lanes:
-            right.append(lanes, style="bold cyan")
-            right.append("  ")
-        right.append(context_label(status.context_tokens, status.context_window))
-        right.append(
-            f"  ↑{count_tokens_label(status.prompt_tokens)} "
-            f"↓{count_tokens_label(status.completion_tokens)}"
-        )
-        mode_style = {"yolo": "bold red", "auto-edit": "bold yellow"}.get(
-            status.approval_mode, "bold green"
-        )
-        right.append("  ")
-        right.append(status.approval_mode, style=mode_style)
-        grid = Table.grid(expand=True)
-        grid.add_column(ratio=1, no_wrap=True, overflow="ellipsis")
-        grid.add_column(no_wrap=True, justify="right")
-        grid.add_row(left, right)
-        self.update(grid)
+        self._last = (status, running, approvals)
+        width = max(10, (self.content_size.width or self.app.size.width - 2))
+        self.update(status_line(status, running, approvals, self.places, width))
+
+    def on_resize(self) -> None:
+        if self._last is not None:
+            self.show(*self._last)
+
+
+def sandbox_style(label: str) -> str:
+    """Red when commands run unconfined ("NO SANDBOX", "sandbox off"), else quiet."""
+    return "dim green" if label.startswith("sandboxed") else "bold red"
 
 
 class QueuedLine(Static):

@@ -134,14 +134,20 @@ class LocalModelClient:
         on_text: TextSink | None = None,
         on_reasoning: TextSink | None = None,
         on_retry: RetrySink | None = None,
+        max_tokens: int | None = None,
     ) -> ModelReply:
         """Generate one reply in a worker thread, streaming its text to ``on_text``. A
         reply that only repeats calls already made this turn is generated again with
-        calls suppressed (see :mod:`hermes.model.local.steer`)."""
+        calls suppressed (see :mod:`hermes.model.local.steer`). ``max_tokens`` caps
+        this reply below ``model.max_output_tokens``."""
         started = time.monotonic()
         offered = compact_tools(tools)
         view = list(messages)
         sampling = self._sampling()
+        if max_tokens is not None and (
+            sampling.max_tokens is None or max_tokens < sampling.max_tokens
+        ):
+            sampling = replace(sampling, max_tokens=max_tokens)
         spent = Usage()
         if not offered or len(calls_since_user(messages)) < MAX_CALLS_PER_TURN:
             first = await self._once(view, offered, sampling, on_text)

@@ -6,15 +6,32 @@ them is on the read-only list with read-only flags (see :mod:`hermes.safety.shel
 Anything else asks, with a reason a person can read. Catastrophic patterns are found
 on the parsed commands (through wrappers such as sudo, xargs and ``bash -c``) and, when
 the command hides parts of itself, by a textual scan as well
-(:mod:`hermes.safety.shell.danger`). Pure functions, no I/O.
+(:mod:`hermes.safety.shell.danger`).
+
+With a :class:`~hermes.safety.shell.context.ShellContext` (where the command runs) the
+analysis also consults the disk, and can prove more: ``cd`` into a workspace folder,
+globs expanded against the folder, input redirected from a workspace file, here-strings,
+``<(...)`` of read-only commands and ``[ ... ]`` tests run without asking, and git
+commands are checked against the configuration git would read
+(:mod:`hermes.safety.shell.gitconfig`). Without one it is purely syntactic and those
+ask. Either way, arguments and redirections naming a secret file
+(:mod:`hermes.safety.sensitive`) make the command ask, and writes naming a protected
+path (:mod:`hermes.safety.protected`) are reported.
 """
 
 from __future__ import annotations
 
 import itertools
+import os
 from dataclasses import dataclass, replace
-from typing import Any
+from pathlib import Path
+from typing import Any, Literal
 
+from hermes.safety.pathnames import lexical_abspath, real
+from hermes.safety.protected import lexical_reason as protected_lexical
+from hermes.safety.protected import protected_reason
+from hermes.safety.sensitive import glob_may_match_secret, sensitive_kind
+from hermes.safety.shell.context import ShellContext
 from hermes.safety.shell.danger import (
     catastrophic_command,
     catastrophic_pipeline,
@@ -22,6 +39,9 @@ from hermes.safety.shell.danger import (
     textual_catastrophic,
     textual_network,
 )
+from hermes.safety.shell.git import git_config_writes, split_git
+from hermes.safety.shell.gitconfig import Entry, git_config_problem, names_program
+from hermes.safety.shell.globs import expand, has_glob
 from hermes.safety.shell.parse import (
     Word,
     get_parser,
@@ -31,10 +51,17 @@ from hermes.safety.shell.parse import (
     resolve_word,
     words_are_separate,
 )
-from hermes.safety.shell.programs import is_network, judge, prefix_of
-from hermes.safety.shell.wrappers import SHELLS, unwrap
+from hermes.safety.shell.programs import (
+    file_words,
+    glob_position_problem,
+    is_network,
+    judge,
+    prefix_of,
+    read_only_programs,
+)
+from hermes.safety.shell.wrappers import SHELLS, base, unwrap
 
-__all__ = ["CommandVerdict", "SimpleCommand", "analyze_command"]
+__all__ = ["CommandVerdict", "ShellContext", "SimpleCommand", "analyze_command"]
 
 _MAX_DEPTH = 6
 _SUMMARY_CHARS = 120
@@ -69,12 +96,21 @@ class CommandVerdict:
     parsed: bool
     network: bool
     plain: bool = False
+    sensitive: str | None = None
+    """Why the command may read a secret file (it then asks, whatever else it is)."""
+    protected: str | None = None
+    """Why the command writes a protected path (it then asks in every mode)."""
 
 
-def analyze_command(command: str) -> CommandVerdict:
-    """Classify a shell command line; fails closed (not read-only) on anything unsure."""
+def analyze_command(command: str, context: ShellContext | None = None) -> CommandVerdict:
+    """Classify a shell command line; fails closed (not read-only) on anything unsure.
+
+    ``context`` says where the command runs; without it nothing on disk is consulted
+    and everything that would need it asks (callers deciding for real pass one).
+    """
     try:
-        return _analyze(command, 0)
+        cwds = [context.cwd] if context is not None else []
+        return _analyze(command, 0, context, cwds)
     except RecursionError:
         return _unparsed(command, "asks: the command is nested too deeply")
     except Exception as exc:  # a bug here must never make a command pass
@@ -107,7 +143,7 @@ def _summary(text: str) -> str:
     return _printable(joined)
 
 
-def _analyze(text: str, depth: int) -> CommandVerdict:
+def _analyze(text: str, depth: int, ctx: ShellContext | None, cwds: list[Path]) -> CommandVerdict:
     problem = precheck(text)
     if problem:
         return _unparsed(text, f"asks: {problem}")
@@ -117,15 +153,16 @@ def _analyze(text: str, depth: int) -> CommandVerdict:
     root = get_parser().parse(src).root_node
     if has_error(root):
         return _unparsed(text, "asks: could not parse the command")
-    walker = _Walker(depth, src)
+    walker = _Walker(depth, src, ctx, cwds)
     walker.visit(root)
     if not walker.commands and walker.ask is None:
         walker.note("no command to run")
-    read_only = walker.ask is None
+    ask = walker.ask or walker.sensitive
+    read_only = ask is None
     cat = walker.catastrophic
     if cat is None and walker.structural:
         cat = textual_catastrophic(text)
-    reason = f"read-only: {_summary(text)}" if read_only else f"asks: {_printable(walker.ask)}"
+    reason = f"read-only: {_summary(text)}" if read_only else f"asks: {_printable(ask)}"
     return CommandVerdict(
         read_only=read_only,
         reason=reason,
@@ -134,6 +171,8 @@ def _analyze(text: str, depth: int) -> CommandVerdict:
         parsed=True,
         network=walker.network,
         plain=not walker.structural,
+        sensitive=_printable(walker.sensitive) or None,
+        protected=_printable(walker.protected) or None,
     )
 
 
@@ -175,14 +214,28 @@ _OPERATOR_REASONS = {
 class _Walker:
     """Walks a parsed tree, collecting commands and the first reason to ask."""
 
-    def __init__(self, depth: int, src: bytes) -> None:
+    def __init__(
+        self,
+        depth: int,
+        src: bytes,
+        ctx: ShellContext | None = None,
+        cwds: list[Path] | None = None,
+    ) -> None:
         self.depth = depth
         self.src = src
+        self.ctx = ctx
+        # Every folder a command may start in: the start, then each `cd` seen so far
+        # (a union: which `cd` ran before which command is not worth tracking exactly).
+        self.cwds: list[Path] = list(cwds or ([ctx.cwd] if ctx else []))
         self.ask: str | None = None
         self.catastrophic: str | None = None
+        self.sensitive: str | None = None
+        self.protected: str | None = None
         self.commands: list[SimpleCommand] = []
         self.network = False
         self.structural = False
+        # The folders the last command visited moved to, if it was a successful `cd`.
+        self.cd_result: list[Path] | None = None
 
     def note(self, reason: str | None) -> None:
         """Record a reason to ask; the first one recorded is the one shown."""
@@ -194,21 +247,95 @@ class _Walker:
         self.structural = True
         self.note(reason)
 
+    def shape(self) -> None:
+        """Syntax that was proven harmless but that prefix rules cannot describe."""
+        self.structural = True
+
     def note_cat(self, reason: str | None) -> None:
         """Record a catastrophe; the first one found is the one shown."""
         if reason and self.catastrophic is None:
             self.catastrophic = reason
+
+    def note_sensitive(self, reason: str | None) -> None:
+        if reason and self.sensitive is None:
+            self.sensitive = reason
+
+    def note_protected(self, reason: str | None) -> None:
+        if reason and self.protected is None:
+            self.protected = reason
+
+    # ------------------------------------------------------------ paths
+
+    def _absolute(self, word: str) -> list[Path]:
+        """Where ``word`` points from every folder the command may run in."""
+        if self.ctx is None or not word or "\0" in word:
+            return []
+        if os.path.isabs(word):
+            return [lexical_abspath(word, Path("/"))]
+        return [lexical_abspath(word, cwd) for cwd in self.cwds]
+
+    def check_reads(self, prog: str, words: list[str]) -> None:
+        """Note the first word naming a secret file (as written, or where it points)."""
+        if self.sensitive is not None:
+            return
+        home = self.ctx.hermes_home if self.ctx else None
+        for word in words:
+            found = sensitive_kind(word, home) if word else None
+            if found is None and word and has_glob(word):
+                example = glob_may_match_secret(word)
+                if example:
+                    found = (word, f"it can match {example}")
+            for path in [] if found else self._absolute(word):
+                found = sensitive_kind(path, home)
+                if found:
+                    # Keep the word as written, plus where a symlink led.
+                    where = found[0].removeprefix(str(path))
+                    found = (word + where, found[1])
+                    break
+            if found:
+                shown, kind = found
+                self.note_sensitive(f"{prog} reads {shown}, which may hold secrets ({kind})")
+                return
+
+    def check_writes(self, prog: str, words: list[str]) -> None:
+        """Note the first word naming a protected path a writing command may change."""
+        if self.protected is not None:
+            return
+        home = self.ctx.hermes_home if self.ctx else None
+        for word in words:
+            if not word:
+                continue
+            why = protected_lexical(Path(word))
+            for path in [] if why else self._absolute(word):
+                why = protected_reason(path, home)
+                if why:
+                    break
+            if why:
+                self.note_protected(f"{prog} {why}")
+                return
+
+    # ------------------------------------------------------------ tree walking
 
     def visit(self, node: Any) -> tuple[str, ...] | None:
         """Judge ``node``; for a command, return its unwrapped argv (pipeline checks)."""
         kind = node.type
         if kind in ("program", "list", "pipeline"):
             stages: list[tuple[str, ...]] = []
+            previous: Any = None
             for child in node.children:
                 if child.is_named:
                     stages.append(self.visit(child) or ())
+                    previous = child
                 elif child.type not in _LIST_OPERATORS:
                     self.structure(_OPERATOR_REASONS.get(child.type, f"operator {child.type}"))
+                elif (
+                    kind == "list"
+                    and child.type == "&&"
+                    and self.cd_result is not None
+                    and _ends_with_cd(previous)
+                ):
+                    # What follows `cd X &&` runs only where the cd went.
+                    self.cwds = list(self.cd_result)
             if kind == "pipeline":
                 self.note_cat(catastrophic_pipeline(stages))
             return None
@@ -240,6 +367,16 @@ class _Walker:
         if kind == "variable_assignment":
             name = node.child_by_field_name("name")
             self.structure(f"sets shell variable {node_text(name) if name else ''}")
+            self.descend(node)
+            return None
+        if kind == "test_command" and self.ctx is not None:
+            problem = _test_expression_problem(node)
+            opener = node.children[0].type if node.children else "["
+            self.commands.append(SimpleCommand((opener,), opener))
+            if problem is None:
+                self.shape()
+                return None
+            self.structure(problem)
             self.descend(node)
             return None
         self.structure(_CONSTRUCTS.get(kind, f"unsupported shell syntax ({kind})"))
@@ -290,6 +427,7 @@ class _Walker:
             name = a.child_by_field_name("name")
             self.structure(f"sets variable {node_text(name) if name else ''} for the command")
             self.descend(a)
+        self.cd_result = None
         if name_node is None:
             for r in redirects:
                 self.redirect(r)
@@ -310,6 +448,7 @@ class _Walker:
 
         u = unwrap(argv)
         inner = argv[u.start :]
+        handled: set[int] = set()
         verdict: str | None
         if u.payload is not None:
             verdict = self.payload(u.payload, u.wrappers, words, u.payload_idx) or u.ask
@@ -317,13 +456,23 @@ class _Walker:
                 verdict = f"{u.wrappers[-1]} options are not read-only"
         else:
             self.commands.append(SimpleCommand(inner, _prefix(inner, u.wrappers), u.wrappers))
-            verdict = (judge(inner) if inner else None) or u.ask
+            run = inner
+            expand_problem: str | None = None
+            if self.ctx is not None and inner:
+                run, handled, expand_problem = self.expand_words(arg_nodes, words, u.start, inner)
+            verdict = expand_problem or self.judge_command(run, words, u.start) or u.ask
             self.network = self.network or is_network(inner)
+            prog = base(run[0]) if run else ""
+            self.check_reads(prog, file_words(run) if run else [])
+            if prog in _WRITERS and verdict is not None:
+                self.check_writes(prog, [v for w in run[1:] for v in _path_like_values(w)])
+            if prog == "git":
+                self.check_git_config_write(run)
         self.note(verdict)
         if verdict or name_problem or any(w.problem for w in words):
             self.note_cat(catastrophic_command(argv, depth=self.depth))
-        for a, w in zip(arg_nodes, words, strict=True):
-            if w.problem:
+        for k, (a, w) in enumerate(zip(arg_nodes, words, strict=True), start=1):
+            if w.problem and k not in handled:
                 self.structure(w.problem)
                 if a.is_named:
                     self.nested(a)
@@ -332,11 +481,137 @@ class _Walker:
             self.note_cat(catastrophic_command((*argv, *extra), depth=self.depth))
         return inner or argv
 
+    def judge_command(self, run: tuple[str, ...], words: list[Word], start: int) -> str | None:
+        """The program's own rules, then what only the disk can tell (cd, git config)."""
+        if not run:
+            return None
+        prog = base(run[0])
+        if prog == "cd" and self.ctx is not None and "/" not in run[0]:
+            return self.change_dir(list(run[1:]))
+        verdict = judge(run)
+        if verdict is None and prog == "git" and self.ctx is not None:
+            for cwd in list(self.cwds):
+                problem = git_config_problem(run, cwd, self.ctx)
+                if problem:
+                    return problem
+        return verdict
+
+    def change_dir(self, args: list[str]) -> str | None:
+        """``cd DIR`` inside the workspace is harmless: it only moves this one shell."""
+        assert self.ctx is not None
+        ctx = self.ctx
+        while args and args[0] in ("-L", "-P", "--"):
+            args = args[1:]
+        if len(args) != 1:
+            return "cd without exactly one folder (cd alone goes to the home folder)"
+        target = args[0]
+        if target == "-" or target.startswith("-"):
+            return "cd - goes back to a folder the analysis cannot see"
+        if (
+            ctx.env.get("CDPATH")
+            and not target.startswith(("/", "./", "../"))
+            and target
+            not in (
+                ".",
+                "..",
+            )
+        ):
+            return "cd with CDPATH set may go elsewhere"
+        new: list[Path] = []
+        for cwd in self.cwds:
+            path = lexical_abspath(target, cwd)
+            resolved = real(path)
+            if not ctx.inside(resolved if resolved.exists() else path):
+                return f"cd leaves the workspace ({target})"
+            new.append(resolved)
+        for p in new:
+            if p not in self.cwds:
+                self.cwds.append(p)
+        self.cd_result = list(dict.fromkeys(new))
+        return None
+
+    def expand_words(
+        self, arg_nodes: list[Any], words: list[Word], start: int, inner: tuple[str, ...]
+    ) -> tuple[tuple[str, ...], set[int], str | None]:
+        """The argv bash will run once globs and ``~`` are expanded, which argument
+        words that covered (1-based), and why that could not be done safely."""
+        assert self.ctx is not None
+        ctx = self.ctx
+        handled: set[int] = set()
+        out: list[str] = [inner[0]]
+        problem: str | None = None
+        for k, (node, word) in enumerate(zip(arg_nodes, words, strict=True), start=1):
+            if k < start:
+                continue  # wrapper words: their problems stand
+            if k == start:
+                continue  # the program name itself stays as it was
+            if not word.problem:
+                out.append(word.value)
+                continue
+            if node.type == "process_substitution" and node_text(node).startswith("<("):
+                handled.add(k)
+                self.shape()
+                self.descend(node)
+                out.append("/dev/fd/63")
+                continue
+            kind = _expandable(node)
+            if kind is None:
+                out.append(word.value)
+                continue
+            text = node_text(node)
+            if text.startswith("~"):
+                home = ctx.user_home
+                if home is None:
+                    out.append(word.value)
+                    continue
+                text = str(home) + text[1:]
+            if kind == "tilde":
+                handled.add(k)
+                out.append(text)
+                continue
+            handled.add(k)
+            self.shape()  # what a glob expands to is not described by any prefix rule
+            why = self.glob_problem(inner, k - start, text)
+            if why:
+                problem = problem or why
+                out.append(text)
+                continue
+            matches: list[str] = []
+            for cwd in self.cwds:
+                found = expand(text, cwd)
+                if found.problem:
+                    problem = problem or found.problem
+                matches.extend(m for m in found.matches if m not in matches)
+            bad = next((m for m in matches if m.startswith(_OPTION_LIKE)), None)
+            if bad:
+                problem = problem or f"glob {text} expands to {bad!r}, which reads as an option"
+            out.extend(sorted(matches) if matches else [text])
+        return tuple(out), handled, problem
+
+    def glob_problem(self, inner: tuple[str, ...], index: int, text: str) -> str | None:
+        assert self.ctx is not None
+        if not self.ctx.globs_predictable():
+            return "a glob, with GLOBIGNORE/BASHOPTS/SHELLOPTS set in the environment"
+        if base(inner[0]) not in read_only_programs():
+            return f"unquoted glob in {text[:40]}"
+        return glob_position_problem(inner, index)
+
+    def check_git_config_write(self, run: tuple[str, ...]) -> None:
+        split = split_git(run[1:])
+        if split.sub != "config":
+            return
+        for key, value in git_config_writes(split.rest):
+            section, _, rest = key.partition(".")
+            sub, dot, name = rest.rpartition(".")
+            entry = Entry(section.lower(), sub if dot else None, name.lower(), value, "", True)
+            if names_program(entry):
+                self.note_protected(f"git config sets {key}, which names a program git runs")
+
     def payload(
         self, text: str, wrappers: tuple[str, ...], words: list[Word], idx: tuple[int, ...]
     ) -> str | None:
         """Analyse a ``bash -c``/``eval`` payload; the reason it asks, if any."""
-        sub = _analyze(text, self.depth + 1)
+        sub = _analyze(text, self.depth + 1, self.ctx, list(self.cwds))
         static = not any(words[k - 1].problem for k in idx if k >= 1)
         if static:
             # A script built from expansions was already walked as part of this tree.
@@ -345,6 +620,8 @@ class _Walker:
                 self.commands.append(replace(c, wrappers=outer, prefix=_prefix(c.argv, outer)))
         self.network = self.network or sub.network
         self.note_cat(sub.catastrophic)
+        self.note_sensitive(sub.sensitive)
+        self.note_protected(sub.protected)
         if not sub.plain:
             self.structural = True
         if not static:
@@ -363,6 +640,9 @@ class _Walker:
             self.descend(node)
             return []
         if kind == "herestring_redirect":
+            if self.ctx is not None and _plain_herestring(node):
+                self.shape()
+                return []
             self.structure("here-string <<<")
             self.descend(node)
             return []
@@ -383,13 +663,31 @@ class _Walker:
         dest = resolve_word(dest_nodes[0]) if dest_nodes else Word("")
         self.note_cat(catastrophic_redirect(op, dest.value))
         extra = [resolve_word(c) for c in extra_nodes]
+        reads = "<" in op
+        writes = ">" in op or op == "<>"
+        if reads and dest.value and op not in ("<&", "<&-"):
+            self.check_reads("redirect", [dest.value])
+        if writes and dest.value and op not in (">&", ">&-"):
+            self.check_writes("redirect", [dest.value])
         if dest.problem:
-            self.structure(dest.problem)
-            self.nested(dest_nodes[0])
+            first = dest_nodes[0]
+            if (
+                self.ctx is not None
+                and op == "<"
+                and first.type == "process_substitution"
+                and node_text(first).startswith("<(")
+            ):
+                self.shape()
+                self.descend(first)
+            else:
+                self.structure(dest.problem)
+                self.nested(first)
         elif op in ("<&-", ">&-") or (op in (">&", "<&") and dest.value.isdigit()):
             pass
         elif dest.value == "/dev/null" and op in (">", ">>", "&>", "&>>", "<", ">|"):
             pass
+        elif op == "<" and self.ctx is not None and self.input_in_workspace(dest.value):
+            self.shape()
         elif "<" in op and ">" not in op:
             self.structure(f"redirect from {dest.value}")
         else:
@@ -401,6 +699,148 @@ class _Walker:
                     self.structure(w.problem)
                     self.nested(c)
         return [w.value for w in extra]
+
+    def input_in_workspace(self, word: str) -> bool:
+        """Whether ``< word`` opens a file inside the workspace from every possible folder."""
+        assert self.ctx is not None
+        paths = self._absolute(word)
+        return bool(paths) and all(self.ctx.inside(p) for p in paths)
+
+
+_WRITERS = frozenset(
+    (
+        "cp mv ln install rm rmdir mkdir touch chmod chown chgrp tee truncate rsync unlink "
+        "shred patch dd sed perl curl wget unzip tar git"
+    ).split()
+)
+_OPTION_LIKE = ("-", "+")
+
+
+def _ends_with_cd(node: Any) -> bool:
+    """Whether ``node`` succeeds exactly when a ``cd`` it ends with succeeds."""
+    if node is None:
+        return False
+    if node.type == "command":
+        name = node.child_by_field_name("name")
+        return name is not None and node_text(name) == "cd"
+    if node.type == "list":
+        ops = [c.type for c in node.children if not c.is_named]
+        named = node.named_children
+        return bool(ops) and ops[-1] != "||" and bool(named) and _ends_with_cd(named[-1])
+    return False
+
+
+def _path_like_values(word: str) -> list[str]:
+    """``--target=.git/hooks`` and ``of=.git/x`` name a path after ``=``."""
+    if "=" in word:
+        return [word, word.partition("=")[2]]
+    return [word]
+
+
+def _expandable(node: Any) -> Literal["glob", "tilde", "tilde-glob"] | None:
+    """Whether a plain word's only specials are a leading ``~`` and glob characters."""
+    if node.type != "word":
+        return None
+    text = node_text(node)
+    if any(ch in text for ch in "\\$`'\"{}\n\t ;&|<>()") or "~" in text[1:]:
+        return None
+    tilde = text.startswith("~")
+    if tilde and not (text == "~" or text.startswith("~/")):
+        return None  # ~user
+    glob = has_glob(text)
+    if tilde and glob:
+        return "tilde-glob"
+    if glob:
+        return "glob"
+    return "tilde" if tilde else None
+
+
+_PLAIN_EXPANSION_PARTS = frozenset({"${", "}", "variable_name"})
+_HERESTRING_OK = frozenset(
+    {"word", "raw_string", "string", "string_content", "number", "concatenation"}
+    | {"ansi_c_string", "simple_expansion", "variable_name", "special_variable_name"}
+)
+
+
+def _plain_herestring(node: Any) -> bool:
+    """A here-string of literal text and plain ``$var``/``${var}`` only: nothing in it
+    can run (here-strings are not globbed or split)."""
+    stack = list(node.named_children)
+    while stack:
+        n = stack.pop()
+        kind = n.type
+        if kind == "expansion":
+            if [c.type for c in n.children] != ["${", "variable_name", "}"]:
+                return False
+            continue
+        if kind not in _HERESTRING_OK:
+            return False
+        if kind == "word" and any(ch in node_text(n) for ch in "$`"):
+            return False
+        stack.extend(n.named_children)
+    return True
+
+
+_ARITHMETIC_TESTS = frozenset({"-eq", "-ne", "-lt", "-le", "-gt", "-ge"})
+_TEST_LEAVES = frozenset(
+    {"word", "number", "raw_string", "string_content", "regex", "extglob_pattern", "test_operator"}
+    | {"variable_name", "special_variable_name"}
+)
+_TEST_INNER = frozenset(
+    {"unary_expression", "binary_expression", "parenthesized_expression", "string"}
+    | {"simple_expansion", "expansion"}
+)
+
+
+def _test_expression_problem(node: Any) -> str | None:
+    """Why a ``[ ... ]``/``[[ ... ]]`` test is not provably harmless, or None.
+
+    Operands may be literal words and quoted plain variables. ``-v``/``-R`` evaluate an
+    array subscript (which can run ``$(...)``), ``[[ ]]`` arithmetic comparisons evaluate
+    their operands, and in ``[ ]`` a ``<``/``>`` is a redirection and words are globbed.
+    """
+    opener = node.children[0].type if node.children else "["
+    double = opener == "[["
+    label = "[[ ]]" if double else "[ ]"
+    stack = [c for c in node.children[1:-1]]
+    while stack:
+        n = stack.pop()
+        kind = n.type
+        text = node_text(n)
+        if not n.is_named:
+            if not double and text in ("<", ">"):
+                return f"{text} inside [ ] is a redirection"
+            continue
+        if kind == "test_operator":
+            if text in ("-v", "-R"):
+                return f"test {text} evaluates an array subscript, which can run commands"
+            continue
+        if kind in ("simple_expansion", "expansion"):
+            parent = n.parent
+            if not double and (parent is None or parent.type != "string"):
+                return f"unquoted variable in {label} (split and globbed)"
+            if kind == "expansion" and [c.type for c in n.children] != ["${", "variable_name", "}"]:
+                return f"expansion {text[:30]} in {label}"
+            continue
+        if kind == "binary_expression" and double:
+            op = n.child_by_field_name("operator")
+            if op is not None and node_text(op) in _ARITHMETIC_TESTS:
+                operands = [c for c in n.named_children if c.type != "test_operator"]
+                if not all(c.type == "number" or node_text(c).isdigit() for c in operands):
+                    return "arithmetic comparison in [[ ]] evaluates its operands"
+        if kind == "word":
+            if not double and (has_glob(text) or text.startswith("~")):
+                return f"glob or tilde in [ ] ({text[:30]})"
+            if any(ch in text for ch in "$`"):
+                return f"expansion in {label}"
+            continue
+        if kind in _TEST_LEAVES:
+            continue
+        if kind in _TEST_INNER:
+            stack.extend(n.children)
+            continue
+        return _CONSTRUCTS.get(kind, f"{kind.replace('_', ' ')} in {label}")
+    return None
 
 
 def _separate_words(command: Any, nodes: list[Any]) -> bool:

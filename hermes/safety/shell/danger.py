@@ -330,7 +330,12 @@ def catastrophic_pipeline(stages: Sequence[Argv]) -> str | None:
 
 # ---------------------------------------------------------------- textual scan
 
-_FORK_BOMB = re.compile(r"([^\s(){}|;&<>]+)\s*\(\s*\)\s*\{[^}]*?\1\s*\|\s*\1")
+# The name starts at a token boundary and the body is bounded: otherwise a long word or
+# many `f(){` make the search quadratic (every suffix is tried as a name, every body
+# scanned to the end).
+_FORK_BOMB = re.compile(
+    r"(?<![^\s;&|(){}<>])([^\s(){}|;&<>]+)\s*\(\s*\)\s*\{[^}]{0,200}?\1\s*\|\s*\1"
+)
 _SHELLISH = r"(?:(?:ba|z|da|k|mk|a)?sh|fish|python[0-9.]*|perl|ruby|node|php)"
 _PIPE_TO_SHELL = re.compile(
     r"\b(?:curl|wget|fetch|xh)\b[^;&\n]*?\|\s*(?:sudo\s+(?:-\S+\s+)*)?(?:env\s+)?"
@@ -383,7 +388,7 @@ def deobfuscate(text: str) -> str:
 def textual_catastrophic(text: str, depth: int = 0) -> str | None:
     """Second line of defence: a conservative scan of the raw command text."""
     t = deobfuscate(text)
-    if _FORK_BOMB.search(t):
+    if "{" in t and "|" in t and _FORK_BOMB.search(t):
         return "fork bomb"
     if _PIPE_TO_SHELL.search(t) or _SUBST_TO_SHELL.search(t):
         return "pipes a download into a shell"

@@ -1,10 +1,16 @@
-"""git rules for :mod:`hermes.safety.shell.analyze`: global options, read-only subcommands."""
+"""git rules for :mod:`hermes.safety.shell.analyze`: global options, read-only subcommands.
+
+These rules read argv only. Whether the repository's configuration makes git start a
+program (fsmonitor, filters, textconv ...) is checked on disk by
+:mod:`hermes.safety.shell.gitconfig` when the analysis knows where the command runs.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from hermes.safety.shell.wrappers import Argv, long_matches
+from hermes.safety.shell.options import Grammar, Parsed, danger, grammar, parse
+from hermes.safety.shell.wrappers import Argv
 
 GIT_NETWORK = frozenset({"push", "fetch", "pull", "clone", "ls-remote", "submodule"})
 
@@ -16,12 +22,16 @@ class GitSplit:
     sub: str | None
     rest: tuple[str, ...]
     problem: str | None
+    chdirs: tuple[str, ...] = ()
+    """The ``-C dir`` values, in order (each relative to the one before)."""
+    globals: tuple[str, ...] = ()
 
 
 _GIT_GLOBAL_FLAGS = frozenset(
     (
         "--no-pager -P --paginate -p --no-optional-locks --literal-pathspecs --glob-pathspecs "
-        "--noglob-pathspecs --icase-pathspecs --no-replace-objects --no-advice --no-lazy-fetch"
+        "--noglob-pathspecs --icase-pathspecs --no-replace-objects --no-advice --no-lazy-fetch "
+        "--bare"
     ).split()
 )
 _GIT_GLOBAL_DENY = {
@@ -36,13 +46,18 @@ _GIT_GLOBAL_DENY = {
 
 
 def split_git(args: Argv) -> GitSplit:
-    """Skip git's global options (``-C dir`` is unwrapped); find the subcommand."""
+    """Skip git's global options (``-C dir`` is kept aside); find the subcommand."""
     j = 0
     problem: str | None = None
+    chdirs: list[str] = []
     n = len(args)
     while j < n:
         a = args[j]
         if a == "-C":
+            if j + 1 < n:
+                chdirs.append(args[j + 1])
+            else:
+                problem = problem or "git -C without a folder"
             j += 2
             continue
         if a in _GIT_GLOBAL_FLAGS:
@@ -52,15 +67,56 @@ def split_git(args: Argv) -> GitSplit:
             key = a.partition("=")[0]
             if key.startswith("-c") and not key.startswith("--"):
                 key = "-c"
+            elif key.startswith("-C"):
+                chdirs.append(a[2:])  # `-Cdir` is not git syntax, but be safe
+                problem = problem or f"git global option {a[:40]}"
+                j += 1
+                continue
             problem = problem or _GIT_GLOBAL_DENY.get(key, f"git global option {a[:40]}")
             takes = key in _GIT_GLOBAL_DENY and "=" not in a and a not in ("--exec-path",)
             j += 2 if takes and a == key else 1
             continue
-        return GitSplit(a, tuple(args[j + 1 :]), problem)
-    return GitSplit(None, (), problem)
+        return GitSplit(a, tuple(args[j + 1 :]), problem, tuple(chdirs), tuple(args[:j]))
+    return GitSplit(None, (), problem, tuple(chdirs), tuple(args))
 
 
-_GIT_OUTPUT_OPTIONS = ("output", "ext-diff", "textconv", "open-files-in-pager")
+# Options of diff-producing subcommands (log, show, diff ...): those taking a value, and
+# known names that share a prefix with a forbidden one (so exact spellings resolve).
+_DIFF_GRAMMAR = grammar(
+    short_arg="nSGOLlX",
+    short_optional="UMCBI",
+    long_arg=(
+        "grep author committer format since until after before max-count skip encoding "
+        "output anchored diff-filter relative-date orderfile src-prefix dst-prefix line-prefix "
+        "word-diff-regex color-moved-ws ignore-matching-lines inter-hunk-context rotate-to skip-to "
+        "contents"
+    ),
+    long_optional=(
+        "pretty stat dirstat submodule color word-diff color-words decorate abbrev relative "
+        "find-renames find-copies break-rewrites ignore-submodules unified function-context "
+        "output-indicator-new output-indicator-old output-indicator-context show-linear-break"
+    ),
+    long_flags=(
+        "text textconv no-textconv ext-diff no-ext-diff exit-code oneline patch no-patch "
+        "name-only name-status numstat shortstat summary raw cached staged no-index "
+        "open-files-in-pager or only-matching show-signature follow"
+    ),
+)
+_GREP_GRAMMAR = grammar(
+    short_arg="efABCm",
+    short_optional="O",
+    long_arg="max-depth threads file after-context before-context context max-count",
+    long_optional="open-files-in-pager color",
+    long_flags="and or not textconv no-textconv no-index untracked cached only-matching",
+)
+_GIT_DENY_LONG = {
+    "output": "writes a file",
+    "ext-diff": "runs the configured external diff program",
+    "textconv": "runs the configured textconv programs",
+    "open-files-in-pager": "opens the files in a program",
+    "filters": "runs the configured filter programs",
+}
+_GREP_DENY_SHORT = {"O": "opens the files in a program"}
 _GIT_BRANCH_OK = frozenset(
     {"-a", "--all", "-r", "--remotes", "-v", "-vv", "--verbose", "--list", "-l"}
     | {"--show-current", "--no-color", "--color", "--no-column"}
@@ -72,6 +128,10 @@ _GIT_SIMPLE_READ = frozenset(
     ).split()
 )
 _GIT_LOG_LIKE = frozenset({"log", "show", "diff", "grep", "range-diff", "annotate"})
+
+
+def _grammar(sub: str) -> Grammar:
+    return _GREP_GRAMMAR if sub == "grep" else _DIFF_GRAMMAR
 
 
 def git_judge(args: Argv) -> str | None:
@@ -87,15 +147,15 @@ def git_judge(args: Argv) -> str | None:
         return "git without a subcommand"
     if sub in GIT_NETWORK:
         return f"git {sub} uses the network"
-    for a in rest:
-        bad = long_matches(a, _GIT_OUTPUT_OPTIONS)
-        if bad:
-            return f"git {sub} --{bad} is not read-only"
-    if sub in _GIT_SIMPLE_READ:
-        return None
-    if sub in _GIT_LOG_LIKE:
-        if sub == "grep" and any(a == "-O" or a.startswith("-O") for a in rest):
-            return "git grep -O opens files in a program"
+    g = _grammar(sub)
+    parsed = parse(rest, g)
+    bad = danger(parsed, g, _GREP_DENY_SHORT if sub == "grep" else {}, _GIT_DENY_LONG)
+    if bad:
+        opt, why = bad
+        if sub == "grep" and opt in ("-O", "--open-files-in-pager"):
+            return f"git grep {opt} opens files in a program"
+        return f"git {sub} {opt} is not read-only ({why})"
+    if sub in _GIT_SIMPLE_READ or sub in _GIT_LOG_LIKE:
         return None
     if sub == "branch":
         positional = [a for a in rest if not a.startswith("-")]
@@ -121,30 +181,100 @@ def git_judge(args: Argv) -> str | None:
         return "git stash changes the work tree"
     if sub == "reflog":
         first = next((a for a in rest if not a.startswith("-")), None)
-        if first in (None, "show") or (first and first not in ("expire", "delete", "drop")):
+        if first in (None, "show", "list", "exists") or (
+            first and first not in ("expire", "delete", "drop", "write")
+        ):
             return None
         return f"git reflog {first} is not read-only"
     if sub == "worktree":
         return None if rest and rest[0] == "list" else "git worktree changes work trees"
     if sub == "config":
-        return _git_config_judge(rest)
+        return git_config_judge(rest)
     return f"git {sub} is not read-only"
 
 
-_GIT_CONFIG_READ_FLAGS = frozenset(
-    {"--get", "--get-all", "--get-regexp", "--list", "-l", "--show-origin", "--show-scope"}
-    | {"--global", "--local", "--system", "--name-only", "-z", "--null", "--includes"}
+_CONFIG_GRAMMAR = grammar(
+    short_arg="f",
+    long_arg="file blob type default value url comment",
+    long_flags=(
+        "get get-all get-regexp get-urlmatch get-color get-colorbool list show-origin "
+        "show-scope global local system worktree name-only null includes no-includes bool "
+        "int bool-or-int path expiry-date all regexp fixed-value edit add replace-all unset "
+        "unset-all rename-section remove-section no-type"
+    ),
+)
+_CONFIG_READ_OPTIONS = frozenset(
+    (
+        "--get --get-all --get-regexp --get-urlmatch --get-color --get-colorbool --list -l "
+        "--show-origin --show-scope --global --local --system --worktree --name-only -z --null "
+        "--includes --no-includes --file -f --blob --type --default --bool --int --bool-or-int "
+        "--path --expiry-date --all --regexp --fixed-value --value --url --no-type"
+    ).split()
+)
+_CONFIG_READS = frozenset(("get", "list"))
+_CONFIG_WRITES = frozenset(
+    ("set", "unset", "rename-section", "remove-section", "edit", "replace-all", "add")
 )
 
 
-def _git_config_judge(rest: Argv) -> str | None:
-    flags = [a for a in rest if a.startswith("-")]
-    positional = [a for a in rest if not a.startswith("-")]
-    if not all(f in _GIT_CONFIG_READ_FLAGS for f in flags):
+def git_config_judge(rest: Argv) -> str | None:
+    """None when ``git config rest...`` only reads configuration, else why it asks."""
+    parsed = parse(rest, _CONFIG_GRAMMAR)
+    names = {o.name for o in parsed.options}
+    if names & {"-e", "--edit"}:
+        return "git config --edit opens an editor"
+    operands = parsed.operands
+    if operands and operands[0] in _CONFIG_WRITES:
+        if operands[0] == "edit":
+            return "git config edit opens an editor"
+        return f"git config {operands[0]} changes configuration"
+    if not names <= _CONFIG_READ_OPTIONS:
         return "git config can change configuration"
-    reads = any(f.startswith("--get") or f in ("--list", "-l") for f in flags)
-    if reads or (len(positional) == 1 and positional[0] not in ("get", "list")):
+    if operands and operands[0] in _CONFIG_READS:
         return None
-    if positional and positional[0] in ("get", "list"):
+    if names & {"--get", "--get-all", "--get-regexp", "--get-urlmatch", "--get-color"}:
         return None
+    if names & {"--get-colorbool", "--list", "-l"}:
+        return None
+    if len(operands) == 1 and "." in operands[0]:
+        return None  # `git config section.key` prints the value
     return "git config can change configuration"
+
+
+def git_config_writes(rest: Argv) -> tuple[tuple[str, str | None], ...]:
+    """``(key, value)`` that ``git config rest...`` would set, when it sets any (best
+    effort: the first key and its value)."""
+    if git_config_judge(rest) is None:
+        return ()
+    parsed = parse(rest, _CONFIG_GRAMMAR)
+    ops = list(parsed.operands)
+    if ops and ops[0] in _CONFIG_WRITES:
+        ops = ops[1:]
+    if not ops:
+        return ()
+    return ((ops[0], ops[1] if len(ops) > 1 else None),)
+
+
+_FILE_OPTIONS = frozenset({"-O", "--orderfile", "--contents", "-f", "--file"})
+
+
+def git_file_words(args: Argv) -> list[str]:
+    """Words of ``git args...`` that may name files whose content git prints.
+
+    Pathspecs and ``rev:path`` blobs (``git show HEAD:.env`` prints a file too), and
+    the values of options that read a file.
+    """
+    split = split_git(args)
+    if split.sub is None:
+        return []
+    g = _grammar(split.sub)
+    parsed: Parsed = parse(split.rest, g)
+    out = [o.value for o in parsed.options if o.name in _FILE_OPTIONS and o.value is not None]
+    operands = list(parsed.operands)
+    if split.sub == "grep" and not parsed.has("-e", "-f", "--file"):
+        operands = operands[1:]
+    for op in operands:
+        out.append(op)
+        if ":" in op:
+            out.append(op.rpartition(":")[2])
+    return out

@@ -86,6 +86,10 @@ class Parsed:
     after_double_dash: int = -1
     """Index in ``operands`` of the first operand that followed ``--`` (-1: none)."""
     words: tuple[str, ...] = field(default=(), repr=False)
+    operand_index: tuple[int, ...] = ()
+    """Where each operand is in the parsed words."""
+    value_index: tuple[int, ...] = ()
+    """Where option values given as separate words are in the parsed words."""
 
     def has(self, *names: str) -> bool:
         """Whether any of ``names`` (``-x`` or ``--full``) was given."""
@@ -111,6 +115,8 @@ def parse(args: Sequence[str], g: Grammar) -> Parsed:
     """Split ``args`` (the words after the program name) into options and operands."""
     options: list[Option] = []
     operands: list[str] = []
+    where: list[int] = []
+    values: list[int] = []
     after = -1
     n = len(args)
     j = 0
@@ -120,6 +126,7 @@ def parse(args: Sequence[str], g: Grammar) -> Parsed:
         if a == "--":
             after = len(operands)
             operands.extend(args[j:])
+            where.extend(range(j, n))
             break
         if a.startswith("--"):
             raw, eq, value = a[2:].partition("=")
@@ -128,6 +135,7 @@ def parse(args: Sequence[str], g: Grammar) -> Parsed:
                 options.append(Option(a, f"--{full}", value, candidates))
             elif full in g.long_arg and not candidates and j < n:
                 options.append(Option(a, f"--{full}", args[j], candidates, True))
+                values.append(j)
                 j += 1
             else:
                 options.append(Option(a, f"--{full}", None, candidates))
@@ -145,6 +153,7 @@ def parse(args: Sequence[str], g: Grammar) -> Parsed:
                         options.append(Option(a, f"-{ch}", rest))
                     elif j < n:
                         options.append(Option(a, f"-{ch}", args[j], value_is_next=True))
+                        values.append(j)
                         j += 1
                     else:
                         options.append(Option(a, f"-{ch}"))
@@ -156,11 +165,13 @@ def parse(args: Sequence[str], g: Grammar) -> Parsed:
                 k += 1
             continue
         operands.append(a)
+        where.append(j - 1)
         if not g.permute:
             after = len(operands)
             operands.extend(args[j:])
+            where.extend(range(j, n))
             break
-    return Parsed(tuple(options), tuple(operands), after, tuple(args))
+    return Parsed(tuple(options), tuple(operands), after, tuple(args), tuple(where), tuple(values))
 
 
 def danger(

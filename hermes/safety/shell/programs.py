@@ -24,13 +24,10 @@ from hermes.safety.shell.sed import sed_judge, sed_script_words
 from hermes.safety.shell.wrappers import (
     INTERPRETER_RE,
     NAME_ASSIGN,
-    SHELLS,
     STANDARD_BIN_DIRS,
     Argv,
     base,
     is_interpreter,
-    long_matches,
-    short_has,
 )
 
 _SUBCOMMAND_PROGRAMS = frozenset(
@@ -61,6 +58,10 @@ _RUNNERS: dict[str, frozenset[str]] = {
     "pipx": frozenset({"run"}),
     "nix": frozenset({"run", "shell", "develop"}),
 }
+# Runners whose target is itself a command line (its prefix is nested in the grant).
+_COMMAND_RUNNERS = frozenset(
+    {"uv", "poetry", "pdm", "hatch", "pipenv", "rye", "pixi", "conda", "mise", "bundle"}
+)
 # A grant for these could cover anything (any image, any pod, any command).
 _UNSCOPED = frozenset(
     {"docker run", "docker exec", "podman run", "podman exec", "kubectl exec", "kubectl run"}
@@ -97,7 +98,7 @@ def prefix_of(argv: Argv) -> str:
                 head = f"{prog} {sub}"
             if not rest or rest[0].startswith("-"):
                 return head  # options before the target: only the bare head, never granted
-            inner = rest[0] if prog in ("npm", "pnpm", "yarn", "bun", "deno") else prefix_of(rest)
+            inner = prefix_of(rest) if prog in _COMMAND_RUNNERS else rest[0]
             return f"{head} {inner}"
         return f"{prog} {sub}"
     return prog
@@ -219,6 +220,9 @@ class Program:
     """Options whose values are data, not files."""
     reads: Reads = "content"
     """``metadata``: only names, sizes and types are read (ls, stat), never content."""
+    content_options: frozenset[str] = frozenset()
+    """For a metadata reader: options naming a file whose content it does read (and may
+    echo back in errors: ``du --files0-from=F``, ``file -f F``)."""
 
 
 def _program(
@@ -236,6 +240,7 @@ def _program(
     data_given_by: str = "",
     data_options: str = "",
     reads: Reads = "content",
+    content_options: str = "",
 ) -> Program:
     deny_long = deny_long or {}
     # Forbidden names are known names, so abbreviations of them resolve as getopt does.
@@ -256,6 +261,7 @@ def _program(
         frozenset(data_given_by.split()),
         frozenset(data_options.split()),
         reads,
+        frozenset(content_options.split()),
     )
 
 
@@ -307,6 +313,12 @@ def _hostname(prog: str, parsed: Parsed) -> str | None:
     return None
 
 
+def _tree(prog: str, parsed: Parsed) -> str | None:
+    if parsed.has("--fromfile", "--fromtabfile"):
+        return "tree --fromfile prints the content of the files it is given"
+    return None
+
+
 def _test(prog: str, parsed: Parsed) -> str | None:
     words = parsed.words
     for w in words:
@@ -316,6 +328,32 @@ def _test(prog: str, parsed: Parsed) -> str | None:
 
 
 _JQ_IMPORT = re.compile(r"\b(?:import|include)\b")
+_JQ_TWO_VALUES = frozenset({"--arg", "--argjson", "--slurpfile", "--rawfile"})
+
+
+def _jq_split(args: Argv) -> tuple[list[str], list[str]]:
+    """jq's options that take two words (``--rawfile NAME FILE``) taken out first:
+    ``(the other words, the files those options read)``. After ``--args`` or
+    ``--jsonargs`` the remaining operands are values, not files."""
+    rest: list[str] = []
+    files: list[str] = []
+    j = 0
+    n = len(args)
+    while j < n:
+        a = args[j]
+        if a in _JQ_TWO_VALUES:
+            if a in ("--slurpfile", "--rawfile") and j + 2 < n:
+                files.append(args[j + 2])
+            j += 3
+            continue
+        if a in ("--args", "--jsonargs"):
+            ops = [x for x in args[j + 1 :] if not x.startswith("-")]
+            rest.extend(x for x in args[j + 1 :] if x.startswith("-"))
+            rest.extend(ops[:1])  # the filter, when it comes after --args
+            break
+        rest.append(a)
+        j += 1
+    return rest, files
 
 
 def _jq(prog: str, parsed: Parsed) -> str | None:
@@ -330,10 +368,23 @@ def _jq(prog: str, parsed: Parsed) -> str | None:
 _YQ_LOAD = re.compile(r"\b(?:load\w*|strload)\b|\bsystem\s*\(")
 
 
+_YQ_SUBCOMMANDS = frozenset({"e", "eval", "ea", "eval-all"})
+
+
+def _yq_data_operands(parsed: Parsed) -> int:
+    """How many leading operands are not files: an ``eval``/``ea`` subcommand and the
+    expression."""
+    ops = parsed.operands
+    skip = 1 if ops and ops[0] in _YQ_SUBCOMMANDS else 0
+    return skip + (0 if parsed.has("--expression", "--from-file") else 1)
+
+
 def _yq(prog: str, parsed: Parsed) -> str | None:
     if parsed.has("--from-file"):
         return "yq --from-file runs an expression from a file"
-    expr = parsed.values("--expression") or list(parsed.operands[:1])
+    ops = parsed.operands
+    start = 1 if ops and ops[0] in _YQ_SUBCOMMANDS else 0
+    expr = parsed.values("--expression") or list(ops[start : start + 1])
     if any(_YQ_LOAD.search(e) for e in expr):
         return "yq load()/system() reads files or runs commands the expression names"
     return None
@@ -415,7 +466,9 @@ _READ_ONLY: dict[str, Program] = {
         "filelimit timefmt sort charset gitfile infofile hintro houtro",
         {"o": _WRITES, "R": "writes 00Tree.html files"},
         {"output": _WRITES},
+        check=_tree,
         reads="metadata",
+        long_flags="fromfile fromtabfile",
     ),
     "file": _program(
         "mfFeP",
@@ -424,7 +477,15 @@ _READ_ONLY: dict[str, Program] = {
         {"compile": _WRITES, "uncompress": "runs decompression programs"},
         data_options="-F --separator -e --exclude --exclude-quiet -P --parameter",
         reads="metadata",
+        content_options="-f --files-from -m --magic-file",
     ),
+    "du": _program(
+        "XBdt",
+        "files0-from exclude-from exclude block-size max-depth threshold time-style time",
+        reads="metadata",
+        content_options="--files0-from -X --exclude-from",
+    ),
+    "wc": _program("", "files0-from", reads="metadata", content_options="--files0-from"),
     "yq": _program(
         "",
         "expression from-file indent output-format input-format split-exp",
@@ -463,11 +524,12 @@ _READ_ONLY: dict[str, Program] = {
     ),
     "hostname": _program(check=_hostname),
     **dict.fromkeys(("test", "["), _program(check=_test, data_operands=1 << 30, reads="metadata")),
-    "nice": _program(check=lambda prog, parsed: "nice with arguments is not read-only"
-                     if parsed.words else None),
+    "nice": _program(
+        check=lambda prog, parsed: "nice with arguments is not read-only" if parsed.words else None
+    ),
     "command": _program(deny_short={"p": "runs a command"}),
 }
-for _name in ("du", "df", "basename", "dirname", "realpath", "readlink", "which", "type", "wc"):
+for _name in ("df", "basename", "dirname", "realpath", "readlink", "which", "type"):
     _READ_ONLY[_name] = Program(reads="metadata")
 for _name in ("whereis", "pwd", "true", "false", "sleep", "seq", "nproc", "uptime", "arch"):
     _READ_ONLY[_name] = Program(data_operands=1 << 30)
@@ -581,7 +643,7 @@ def judge(argv: Argv) -> str | None:
         return _env_print(args)
     spec = _READ_ONLY.get(prog)
     if spec is not None:
-        parsed = parse(args, spec.grammar)
+        parsed = parse(_jq_split(args)[0] if prog == "jq" else args, spec.grammar)
         bad = danger(parsed, spec.grammar, spec.deny_short, spec.deny_long)
         if bad:
             return f"{prog} {bad[0]} {bad[1]}"
@@ -608,7 +670,9 @@ def file_words(argv: Argv) -> list[str]:
         return []
     prog = base(argv[0])
     args = argv[1:]
-    if prog == "find" or prog in STATE_BUILTINS:
+    if prog == "find":
+        return [args[k + 1] for k, a in enumerate(args[:-1]) if a == "-files0-from"]
+    if prog in STATE_BUILTINS:
         return []
     if prog == "git":
         return git_file_words(args)
@@ -617,16 +681,74 @@ def file_words(argv: Argv) -> list[str]:
     spec = _READ_ONLY.get(prog)
     if spec is None:
         return [w for a in args for w in _option_value_words(a)]
-    if spec.reads == "metadata":
-        return []
+    extra: list[str] = []
+    if prog == "jq":
+        rest, extra = _jq_split(args)
+        args = tuple(rest)
     parsed = parse(args, spec.grammar)
-    out: list[str] = []
+    if spec.reads == "metadata":
+        return [v for v in parsed.values(*spec.content_options)]
+    out: list[str] = list(extra)
     for o in parsed.options:
         if o.value is not None and o.name not in spec.data_options:
             out.append(o.value)
-    skip = 0 if parsed.has(*spec.data_given_by) else spec.data_operands
+    if prog == "yq":
+        skip = _yq_data_operands(parsed)
+    else:
+        skip = 0 if parsed.has(*spec.data_given_by) else spec.data_operands
     out.extend(parsed.operands[skip:])
     return out
+
+
+_GLOB_GIT_SUBCOMMANDS = frozenset(
+    "status diff log show ls-files ls-tree blame annotate grep whatchanged shortlog "
+    "check-ignore".split()
+)
+_FIND_EXPRESSION_START = ("-", "(", ")", "!", ",")
+
+
+def glob_position_problem(argv: Argv, index: int) -> str | None:
+    """Why a glob at ``argv[index]`` may not be expanded for this program, or None.
+
+    A glob may stand only where every name it expands to is read as one more file (or
+    folder) operand: never the program, an option value, a pattern or script, or a
+    find expression.
+    """
+    prog = base(argv[0])
+    args = list(argv[1:])
+    j = index - 1
+    word = args[j]
+    if prog == "find":
+        first_expr = next(
+            (k for k, a in enumerate(args) if a.startswith(_FIND_EXPRESSION_START)), len(args)
+        )
+        return None if j < first_expr else "a glob inside a find expression"
+    if prog == "sed":
+        return None if word in sed_script_words(args) else "a glob in sed's script position"
+    if prog == "git":
+        split = split_git(args)
+        if split.sub not in _GLOB_GIT_SUBCOMMANDS:
+            return f"a glob in the arguments of git {split.sub or ''}".rstrip()
+        offset = len(args) - len(split.rest)
+        if j < offset:
+            return "a glob before the git subcommand"
+        return None if word in git_file_words(args) else "a glob in a git option or pattern"
+    spec = _READ_ONLY.get(prog)
+    if spec is None:
+        return f"a glob in the arguments of {prog}"
+    if prog == "jq" and any(a in _JQ_TWO_VALUES or a in ("--args", "--jsonargs") for a in args):
+        return "a glob among jq's --arg/--args values"
+    parsed = parse(args, spec.grammar)
+    if j not in parsed.operand_index:
+        return f"a glob as the value of a {prog} option"
+    k = parsed.operand_index.index(j)
+    if prog == "yq":
+        skip = _yq_data_operands(parsed)
+    else:
+        skip = 0 if parsed.has(*spec.data_given_by) else spec.data_operands
+    if k < skip and prog not in ("echo", "printf"):
+        return f"a glob in {prog}'s pattern or script position"
+    return None
 
 
 def _option_value_words(word: str) -> list[str]:
@@ -651,15 +773,13 @@ def program_reads(argv: Argv) -> Reads:
 
 __all__ = [
     "NETWORK_PROGRAMS",
-    "SHELLS",
     "STATE_BUILTINS",
     "file_words",
+    "glob_position_problem",
     "grantable",
     "is_network",
     "judge",
-    "long_matches",
     "prefix_of",
     "program_reads",
     "read_only_programs",
-    "short_has",
 ]

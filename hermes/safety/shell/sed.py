@@ -2,14 +2,24 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from hermes.safety.shell.wrappers import Argv
 
 
-def sed_judge(args: Argv) -> str | None:
-    """None for ``sed -n`` with scripts that only print, else why it asks."""
+@dataclass(frozen=True)
+class _SedArgs:
+    quiet: bool
+    scripts: tuple[str, ...]
+    files: tuple[str, ...]
+    problem: str | None
+
+
+def _parse(args: Argv) -> _SedArgs:
     quiet = False
     scripts: list[str] = []
     positional: list[str] = []
+    problem: str | None = None
     j = 0
     n = len(args)
     while j < n:
@@ -21,8 +31,8 @@ def sed_judge(args: Argv) -> str | None:
         if a.startswith("--"):
             name, eq, value = a[2:].partition("=")
             if name and "in-place".startswith(name):
-                return "sed -i edits files in place"
-            if name in ("quiet", "silent"):
+                problem = problem or "sed -i edits files in place"
+            elif name in ("quiet", "silent"):
                 quiet = True
             elif name == "expression":
                 if eq:
@@ -35,15 +45,15 @@ def sed_judge(args: Argv) -> str | None:
             elif name in ("debug", "sandbox", "zero-terminated"):
                 pass
             else:
-                return f"sed option --{name} is not read-only"
+                problem = problem or f"sed option --{name} is not read-only"
             continue
         if a.startswith("-") and len(a) > 1:
             k = 1
             while k < len(a):
                 ch = a[k]
                 if ch == "i":
-                    return "sed -i edits files in place"
-                if ch == "n":
+                    problem = problem or "sed -i edits files in place"
+                elif ch == "n":
                     quiet = True
                 elif ch in "Ersuz":
                     pass
@@ -56,20 +66,35 @@ def sed_judge(args: Argv) -> str | None:
                         scripts.append(value)
                     break
                 else:
-                    return f"sed -{ch} is not read-only"
+                    problem = problem or f"sed -{ch} is not read-only"
+                    if ch == "f":
+                        break
                 k += 1
             continue
         positional.append(a)
-    if not scripts:
-        if not positional:
-            return "sed without a script"
-        scripts.append(positional[0])
-    if not quiet:
+    if not scripts and positional:
+        scripts.append(positional.pop(0))
+    return _SedArgs(quiet, tuple(scripts), tuple(positional), problem)
+
+
+def sed_judge(args: Argv) -> str | None:
+    """None for ``sed -n`` with scripts that only print, else why it asks."""
+    parsed = _parse(args)
+    if parsed.problem:
+        return parsed.problem
+    if not parsed.scripts:
+        return "sed without a script"
+    if not parsed.quiet:
         return "sed is read-only only with -n"
-    for script in scripts:
+    for script in parsed.scripts:
         if not sed_script_is_safe(script):
             return "sed script may write files or run commands"
     return None
+
+
+def sed_script_words(args: Argv) -> list[str]:
+    """The words of ``sed args...`` that name input files (not the script)."""
+    return list(_parse(args).files)
 
 
 _SED_PLAIN = frozenset("pPlqQnNdDgGhHxz={}F")

@@ -159,7 +159,7 @@ async def test_approvals_mode_usage_and_revoke(surface: FakeSurface, engine: Fak
     assert surface.transcript.status.approval_mode == "auto-edit"
     assert surface.said == [
         ("approval mode: auto-edit", "info"),
-        ("usage: /approvals [ask|auto-edit|yolo] or /approvals revoke RULE", "warning"),
+        ("usage: /approvals [ask|auto-edit|auto|yolo] or /approvals revoke RULE", "warning"),
         ("revoked 'terminal:touch': matching calls ask again", "info"),
         ("no grant 'terminal:touch' in this session", "warning"),
     ]
@@ -288,3 +288,106 @@ async def test_a_revoked_grant_stays_gone_on_resume(
         await resumed.state.model.aclose()
     finally:
         setup.close()
+
+
+# ---------------------------------------------------------------------- custom commands, /hooks
+
+
+class IdleEngine(FakeEngine):
+    busy = False
+
+
+def _command(home: Path, rel: str, text: str) -> Path:
+    path = home / "commands" / rel
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text)
+    return path
+
+
+async def test_custom_commands_are_in_help_and_completion(
+    surface: FakeSurface, hermes_home: Path
+) -> None:
+    from hermes.frontends.common.complete import slash_completions
+
+    _command(
+        hermes_home,
+        "review.md",
+        "---\ndescription: Review a PR\nargument-hint: [pr]\n---\nReview #$1\n",
+    )
+    _command(hermes_home, "git/sync.md", "Pull and rebase onto main\n")
+    shadow = _command(hermes_home, "model.md", "Not the built-in\n")
+    commands = SlashCommands(surface)
+    await commands.run("/help", "")
+    text = surface.text()
+    assert "Your commands:\n" in text
+    assert "/git:sync" in text and "Pull and rebase onto main (user)" in text
+    assert "Review a PR [pr] (user)" in text
+    assert (
+        f"! refused command /model from {shadow}: it would shadow the built-in /model; "
+        "rename the file"
+    ) in text
+    found = slash_completions("/rev", 4, commands.custom_help())
+    assert [(c.value, c.help) for c in found] == [("/review", "Review a PR [pr] (user)")]
+    found = slash_completions("/g", 2, commands.custom_help())
+    assert [(c.value, c.help) for c in found] == [("/git:sync", "Pull and rebase onto main (user)")]
+
+
+async def test_a_custom_command_sends_its_prompt(
+    surface: FakeSurface, engine: FakeEngine, hermes_home: Path
+) -> None:
+    _command(hermes_home, "git/sync.md", "Pull $1 and rebase onto ${2}main\n")
+    await SlashCommands(surface).run("/git:sync", "origin")
+    assert surface.sent == ["Pull origin and rebase onto ${2}main"]
+    assert surface.said == [] and engine.ops == []
+
+
+async def test_a_custom_commands_model_runs_that_turn_only(
+    workspace: Path, hermes_home: Path
+) -> None:
+    _command(hermes_home, "quick.md", "---\nmodel: small-model\n---\nAnswer briefly: $ARGUMENTS\n")
+    engine = IdleEngine(workspace)
+    surface = FakeSurface(engine)
+    await SlashCommands(surface).run("/quick", "what is 2+2?")
+    assert engine.ops == [p.UserTurn("Answer briefly: what is 2+2?", model="small-model")]
+    assert surface.said == [("/quick: this turn uses model small-model", "info")]
+
+
+async def test_workspace_commands_need_trust_or_the_flag(
+    surface: FakeSurface, workspace: Path
+) -> None:
+    path = workspace / ".hermes" / "commands" / "ship.md"
+    path.parent.mkdir(parents=True)
+    path.write_text("Ship it\n")
+    await SlashCommands(surface).run("/ship", "")
+    assert surface.said == [("unknown command /ship; try /help", "warning")]
+    await SlashCommands(surface, assume_trusted=True).run("/ship", "")
+    assert surface.sent == ["Ship it"]
+
+
+async def test_hooks_lists_what_is_configured_and_from_where(workspace: Path) -> None:
+    from hermes.config import parse_config
+
+    @dataclass
+    class State(FakeState):
+        config: Any = None
+
+    engine = FakeEngine(workspace)
+    engine.state = State(
+        workspace,
+        config=parse_config(
+            {"hooks": {"PreToolUse": [{"matcher": "Bash", "hooks": [{"command": "./guard.sh"}]}]}},
+            "/home/me/.hermes/config.yaml",
+        ),
+    )
+    surface = FakeSurface(engine)
+    await SlashCommands(surface).run("/hooks", "")
+    assert surface.said == [
+        (
+            "PreToolUse  (matcher: tool name)\n"
+            "  Bash  ./guard.sh  (timeout 60 s; from /home/me/.hermes/config.yaml)\n"
+            "tool names (matchers and tool_name): terminal = Bash, read_file = Read, "
+            "write_file = Write, patch = Edit, search_files = Grep (target content), "
+            "Glob (target files)",
+            "info",
+        )
+    ]

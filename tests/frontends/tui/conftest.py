@@ -101,10 +101,14 @@ def _text_of(widget: Any) -> str:
     from rich.console import Console
     from textual.widgets import Markdown, Static
 
+    from hermes.frontends.tui.selectable import SelectableRich
+
     if not widget.display:
         return ""
     if isinstance(widget, Markdown):
         return widget.source
+    if isinstance(widget, SelectableRich):
+        return "\n".join(line.rstrip() for line in widget.plain.split("\n"))
     if isinstance(widget, Static):
         content = widget.content
         if isinstance(content, str):

@@ -437,7 +437,7 @@ def test_table_is_large_and_unique() -> None:
         ("git --no-pager log -1", ["git log"]),
         ("git", ["git"]),
         ("npm test", ["npm test"]),
-        ("npm run build", ["npm run"]),
+        ("npm run build", ["npm run build"]),
         ("cargo build --release", ["cargo build"]),
         ("ls -la", ["ls"]),
         ("rm -rf x", ["rm"]),
