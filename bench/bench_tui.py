@@ -9,7 +9,13 @@ Measures, against the scripted model server on 127.0.0.1 and a fresh HERMES_HOME
    written to the terminal every ~50 ms and the time until its echo reaches the screen
    is recorded (p50/p95/max);
 3. resume: a stored 10,000-message session, process start to its last answer painted,
-   and the process's RSS (VmRSS) once painted.
+   and the process's RSS (VmRSS) once painted;
+4. a long session (issue 17): on that 10,000-message session, process start to the first
+   paint (the input box and the first screen drawn); RSS after each round of 250 PageUp
+   then 250 PageDown (1,000 keys in all: flat after the first round means the window
+   releases what it scrolls past); Ctrl+F and a query until its match count is drawn;
+   and the search itself in-process over the whole session's transcript (cold: texts
+   lowered for the first time; warm: cached).
 
 Everything is end to end: Python start-up, imports, SQLite, the engine's replay and
 Textual's rendering to a 120x40 terminal.
@@ -232,6 +238,100 @@ def bench_resume(
     return times, cpu, rss
 
 
+PAGE_UP, PAGE_DOWN, CTRL_F = b"\x1b[5~", b"\x1b[6~", b"\x06"
+
+
+def seeded_session(home: Path, workspace: Path, messages: int) -> str:
+    """A stored session of ``messages`` messages in ``home``'s database; its id."""
+    old = os.environ.get("HERMES_HOME")
+    os.environ["HERMES_HOME"] = str(home)
+    try:
+        store = Store(home / "hermes.db")
+        sid = long_session(store, workspace, messages, model="scripted-model")
+        store.close()
+    finally:
+        if old is None:
+            del os.environ["HERMES_HOME"]
+        else:
+            os.environ["HERMES_HOME"] = old
+    return sid
+
+
+def press_keys(term: Terminal, key: bytes, count: int, per_write: int = 25) -> None:
+    """``count`` presses of ``key``, a few per write, draining what is drawn meanwhile."""
+    for start in range(0, count, per_write):
+        term.write(key * min(per_write, count - start))
+        term.read(0.01)
+
+
+def settle(term: Terminal, seconds: float) -> None:
+    """Let the app work ``seconds``, reading what it draws."""
+    deadline = time.perf_counter() + seconds
+    while time.perf_counter() < deadline:
+        term.read(0.02)
+
+
+def bench_long_session(
+    server: ScriptedServer, home: Path, workspace: Path, sid: str, messages: int, rounds: int
+) -> tuple[float, float, list[float], float]:
+    """First paint (s), last answer painted (s), RSS (MB) after each PageUp/PageDown
+    round, and Ctrl+F + query until the match count is drawn (ms)."""
+    last = f"handler_{messages // 4 - 1}".encode()
+    term = Terminal(hermes_args(server, workspace, "--resume", sid), hermes_env(home), workspace)
+    try:
+        first = term.wait_for(READY_MARK, timeout=60)
+        painted = term.wait_for(last, timeout=60)
+        settle(term, 2.0)
+        rss = [term.rss_mb()]
+        for _ in range(rounds):
+            press_keys(term, PAGE_UP, 250)
+            settle(term, 3.0)
+            press_keys(term, PAGE_DOWN, 250)
+            settle(term, 4.0)
+            rss.append(term.rss_mb())
+        seen = len(term.raw)
+        term.write(CTRL_F)
+        settle(term, 0.5)
+        seen = len(term.raw)
+        sent = time.perf_counter()
+        term.write(b"handler_1234(")
+        mark = re.compile(rb"\d+ of \d+")
+        while not mark.search(ANSI.sub(b"", bytes(term.raw[seen:]))):
+            term.read(0.005)
+            if time.perf_counter() - sent > 30:
+                raise TimeoutError("the search never drew a match count")
+        search_ms = (time.perf_counter() - sent) * 1000
+    finally:
+        term.close()
+    return first, painted, rss, search_ms
+
+
+def bench_search(home: Path, sid: str, query: str = "handler_1234(") -> tuple[float, float, int]:
+    """In-process: the search over every entry of the replayed session, cold and warm
+    (ms), and the number of entries."""
+    from hermes.engine.view import replay_events
+    from hermes.frontends.common.search import ConversationSearch
+    from hermes.frontends.common.transcript import Transcript
+
+    store = Store(home / "hermes.db")
+    try:
+        events = replay_events(store.load_messages(sid), store.call_states(sid))
+    finally:
+        store.close()
+    transcript = Transcript()
+    for event in events:
+        transcript.apply(event)
+    search = ConversationSearch()
+    started = time.perf_counter()
+    hits = search.find(transcript.entries, query)
+    cold = (time.perf_counter() - started) * 1000
+    started = time.perf_counter()
+    search.find(transcript.entries, "handler_17")
+    warm = (time.perf_counter() - started) * 1000
+    assert hits, "the query should match"
+    return cold, warm, len(transcript.entries)
+
+
 def pct(values: list[float], q: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
@@ -246,6 +346,10 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--messages", type=int, default=10_000)
     parser.add_argument("--keys", type=int, default=60)
+    parser.add_argument("--rounds", type=int, default=2, help="PageUp/PageDown rounds")
+    parser.add_argument(
+        "--only", choices=("startup", "keys", "resume", "long"), help="run one part only"
+    )
     opts = parser.parse_args()
     print(
         f"machine: {os.cpu_count()} CPUs, Python {platform.python_version()}, "
@@ -256,6 +360,32 @@ def main() -> None:
         home, workspace = Path(tmp) / "home", Path(tmp) / "ws"
         home.mkdir()
         workspace.mkdir()
+        if opts.only in (None, "long"):
+            sid = seeded_session(home, workspace, opts.messages)
+            first, painted, rss, search_ms = bench_long_session(
+                server, home, workspace, sid, opts.messages, opts.rounds
+            )
+            print(
+                f"{opts.messages:,}-message session: first paint {ms(first)}, last answer "
+                f"painted {ms(painted)}; RSS painted {rss[0]:.0f} MB, after each round of "
+                f"250 PageUp + 250 PageDown: "
+                + ", ".join(f"{r:.0f} MB" for r in rss[1:])
+                + f"; Ctrl+F + query to the match count drawn: {search_ms:.0f} ms"
+            )
+            cold, warm, n = bench_search(home, sid)
+            print(
+                f"search over all {n:,} entries in-process: cold {cold:.1f} ms, warm {warm:.1f} ms"
+            )
+            if opts.only == "long":
+                return
+        if opts.only == "keys":
+            idle, typed, elapsed, cpu = bench_keystrokes(server, home, workspace, opts.keys)
+            print(
+                f"keystroke to screen during a 200 tokens/s stream: p50 {pct(typed, 0.5):.1f} ms, "
+                f"p95 {pct(typed, 0.95):.1f} ms, max {max(typed):.1f} ms "
+                f"({len(typed)} keys over {elapsed:.1f} s; hermes used {cpu:.0%} of a CPU)"
+            )
+            return
         startup, startup_cpu = bench_startup(server, home, workspace, opts.runs)
         print(
             f"start-up to input ready: median {ms(statistics.median(startup))} "

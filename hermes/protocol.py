@@ -340,7 +340,7 @@ class HookStarted:
     """A hook command started (front ends show a hook that runs long as running)."""
 
     run_id: str
-    event: str  # SessionStart, PreToolUse, ...
+    hook_event: str  # SessionStart, PreToolUse, ... (Claude Code's hook_event_name)
     command: str
     call_id: str = ""  # the tool call, for PreToolUse/PostToolUse
 
@@ -352,7 +352,7 @@ class HookFinished:
     ``message``: what the user should see (a reason, a warning), or ""."""
 
     run_id: str
-    event: str
+    hook_event: str
     command: str
     exit_code: int | None
     duration_ms: float
@@ -366,7 +366,7 @@ class HookFinished:
 class HookContext:
     """Text a hook added to the conversation (the model sees it as a user message)."""
 
-    event: str
+    hook_event: str
     text: str
     replay: bool = False
 

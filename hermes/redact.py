@@ -24,6 +24,7 @@ from typing import NamedTuple
 MARK = "[REDACTED:"
 """Every redaction starts with this, so callers can tell stored text was altered."""
 
+
 class _Rule(NamedTuple):
     needles: tuple[str, ...]  # cheap substrings one of which must occur
     fold: bool  # case-insensitive: needles and ``pattern`` work on the lowered text

@@ -12,16 +12,18 @@ from pathlib import Path
 from typing import Any
 
 from hermes import protocol as p
-from hermes.config import Config, Overrides, load_config, parse_config
+from hermes.config import Config, Overrides, parse_config
 from hermes.engine.engine import Engine
 from hermes.store.sessions import SessionRecord, Store
+from hermes.trust.workspace import load_workspace
 
 
 def make_config(
     base_url: str, workspace: Path, raw: dict[str, Any] | None = None, **flags: Any
 ) -> Config:
-    """Config for tests: fast retries, the scripted endpoint, optional YAML-shaped overrides."""
-    cfg = load_config(workspace, Overrides(base_url=base_url, **flags), env={})
+    """Config for tests: fast retries, the scripted endpoint, optional YAML-shaped overrides.
+    The workspace's own config file applies as hermes would apply it (folder trust)."""
+    cfg = load_workspace(workspace, Overrides(base_url=base_url, **flags), env={}).report.config
     fast = {"model": {"retry_base_delay": 0.01, "retry_max_delay": 0.05}}
     cfg = parse_config(fast, "test", cfg)
     if raw:

@@ -22,7 +22,7 @@ class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> None:  # type: ignore[override]
         self.print_usage(sys.stderr)
         if self.json_errors:
-            print(_failure_json(f"usage: {message}", self.json_errors), flush=True)
+            print(_failure_json(message, self.json_errors), flush=True)
         self.exit(EXIT_USAGE, f"hermes: error: {message}\nRun 'hermes --help' for the options.\n")
 
 
@@ -225,6 +225,8 @@ def _run_interactive(args: argparse.Namespace) -> int:
 
     app = HermesApp(launcher=launcher, pick=launcher.wants_picker)
     code = app.run()
+    if app.controls.resume_line:  # on the terminal, after the screen is gone
+        print(app.controls.resume_line)
     return code if isinstance(code, int) else EXIT_OK
 
 

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any, TextIO
 
 from hermes import protocol
 from hermes.cli import checkpoints as cli_checkpoints
+from hermes.cli.children import children_json, print_child
 from hermes.cli.common import EXIT_FAILED, EXIT_OK, EXIT_USAGE, ago, err, with_store, workspace_arg
 from hermes.store.export import export_jsonl, export_markdown
 from hermes.store.hook_runs import HookRunRecord, hook_runs
@@ -162,6 +163,7 @@ def cmd_show(args: argparse.Namespace) -> int:
                 data["model_calls"] = [call_json(c) for c in calls]
             if args.hooks:
                 data["hook_runs"] = [dataclasses.asdict(r) for r in hook_runs(store, record.id)]
+            data["subagents"] = children_json(store, record.id)
             print(json.dumps(data, ensure_ascii=False))
             return EXIT_OK
         print(f"session {record.id}  {record.title or '(untitled)'}")
@@ -186,6 +188,8 @@ def cmd_show(args: argparse.Namespace) -> int:
             print(f"  {msg.role}{flag}: {msg.content or ''}")
             for call in msg.tool_calls:
                 print(f"    -> {call.name}({call.arguments[:200]})")
+                if call.name == "task":  # its subagent's session, nested
+                    print_child(store, record.id, call.id, "       ")
         return EXIT_OK
 
     return with_store(body)

@@ -177,7 +177,8 @@ def lower_window(state: SessionState, window: int) -> int:
     allowed it: assume at most ``window`` for the rest of this session (not cached: it is
     a guess). Returns the window now in use."""
     es = tracker(state)
-    es.cap = max(MIN_WINDOW, min(es.effective, window))
+    if window < es.effective:  # else the request was simply larger than the window
+        es.cap = max(MIN_WINDOW, window)
     return es.effective
 
 

@@ -263,6 +263,23 @@ async def before_turn(state: SessionState, text: str) -> str | None:
     return text
 
 
+async def queued_prompt(state: SessionState, text: str) -> bool:
+    """A message typed during a turn, before it reaches the model: False when a
+    ``UserPromptSubmit`` hook dropped it (a warning says why; the turn goes on)."""
+    hs = hooks(state)
+    if not hs.table.configured("UserPromptSubmit"):
+        return True
+    combined = await _run(state, "UserPromptSubmit", {"prompt": text})
+    if combined is None:
+        return True
+    if combined.blocked or combined.stop_reason:
+        why = combined.stop_reason or combined.reason
+        state.emit(p.Warning(f"a UserPromptSubmit hook dropped your message: {why}"))
+        return False
+    hs.pending.extend(("UserPromptSubmit", c) for c in combined.context)
+    return True
+
+
 # ---------------------------------------------------------------------- tool calls
 
 

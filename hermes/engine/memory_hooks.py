@@ -9,6 +9,8 @@
   (never an estimate: compaction is not anchored on a guess).
 - :func:`overflow_of` / :func:`fold_for_overflow` / :func:`does_not_fit` (turn loop, when
   a request did not fit the window): fold or digest once, else say what does not fit.
+  A request larger than a known window even after folding is not sent at all
+  (:class:`RequestTooLarge`).
 - :func:`compact_now` / :func:`request_compaction` (engine, ``Compact`` op).
 - :func:`restore` (engine, resume): rebuilds the compacted view from the store.
 - :func:`schedule_fact_scan` / :func:`finish_session` (engine): the rule-based extractor
@@ -158,7 +160,17 @@ async def before_request(state: SessionState) -> None:
         if outcome is not None:
             tokens = outcome.tokens_after
     if tokens > budget.hard_limit:
-        await _digest(state, budget, tokens, schemas)
+        folded = await _digest(state, budget, tokens, schemas, quiet=True)
+        after = await asyncio.to_thread(budget.count, state.model_view(), schemas)
+        if after > budget.window and endpoint_hooks.window_is_known(state):
+            raise RequestTooLarge(Overflow(after, None, ""))  # sending it cannot succeed
+        if not folded:
+            state.emit(
+                p.Warning(
+                    f"the request ({tokens:,} tokens) may not fit the "
+                    f"{budget.window:,}-token window; nothing is left to fold"
+                )
+            )
 
 
 def request_compaction(state: SessionState) -> None:
@@ -340,6 +352,15 @@ class Overflow:
     tokens: int
     named_window: int | None
     message: str
+
+
+class RequestTooLarge(Exception):
+    """The next request is larger than the known window even after folding: it is not
+    sent (see :func:`does_not_fit` for what to tell the user)."""
+
+    def __init__(self, overflow: Overflow) -> None:
+        super().__init__(f"the request is about {overflow.tokens:,} tokens")
+        self.overflow = overflow
 
 
 async def overflow_of(state: SessionState, exc: ModelError) -> Overflow | None:

@@ -165,9 +165,12 @@ async def _deliver_queued(state: SessionState) -> None:
     """Messages typed during the turn reach the model before its next request."""
     while state.queued_user:
         text = state.queued_user.pop(0)
+        if not await hook_calls.queued_prompt(state, text):  # UserPromptSubmit dropped it
+            continue
         await state.commit(Message(role="user", content=text))
         state.history.append(Message(role="user", content=text))
         state.emit(p.UserMessage(text=text))
+        await hook_calls.flush_context(state)
 
 
 async def _ask_again(state: SessionState, rejected: tuple[ToolCall, ...]) -> None:
@@ -204,6 +207,8 @@ async def _ask(state: SessionState, stream: _Stream) -> ModelReply:
     while True:
         try:
             return await _stream_reply(state, stream)
+        except memory_hooks.RequestTooLarge as exc:
+            raise _DoesNotFit(await memory_hooks.does_not_fit(state, exc.overflow)) from exc
         except (ModelContextOverflow, ModelEmptyStream) as exc:
             overflow = await memory_hooks.overflow_of(state, exc)
             if overflow is None:

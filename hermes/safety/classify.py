@@ -78,7 +78,7 @@ def classify(
         if tool_class == "read":
             sensitive = _sensitive_read(name, written) or _sensitive_read(name, full)
         elif tool_class == "write":
-            protected = protected_reason(written) or protected_reason(full)
+            protected = protected_reason(written, env=os.environ) or protected_reason(full)
             sensitive = _hard_link(full)
     facts = CallFacts(
         name=name,

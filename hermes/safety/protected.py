@@ -11,6 +11,7 @@ of :mod:`hermes.safety.pathnames` (case, Unicode, trailing dots and spaces).
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from pathlib import Path
 
 from hermes.paths import hermes_home
@@ -33,10 +34,14 @@ def looks_like_git_dir(path: Path) -> bool:
         return False
 
 
-def protected_reason(path: Path, home: Path | None = None) -> str | None:
+def protected_reason(
+    path: Path, home: Path | None = None, env: Mapping[str, str] | None = None
+) -> str | None:
     """Why writing ``path`` (absolute) is protected, or None.
 
-    Both the path as written and its real path (symlinks resolved) are checked.
+    Both the path as written and its real path (symlinks resolved) are checked. With
+    ``env``, a folder on its ``$PATH`` is protected too: a file written there runs in
+    place of the program of that name (an activated ``.venv/bin`` is in the workspace).
     """
     home = home if home is not None else hermes_home()
     candidates = [path]
@@ -53,6 +58,18 @@ def protected_reason(path: Path, home: Path | None = None) -> str | None:
         why = _git_dir_reason(p)
         if why:
             return why
+    if env is not None:
+        return _on_path_reason(resolved, env)
+    return None
+
+
+def _on_path_reason(path: Path, env: Mapping[str, str]) -> str | None:
+    parent = path.parent
+    for entry in (env.get("PATH") or "").split(os.pathsep):
+        if entry and os.path.isabs(entry) and real(Path(entry)) == parent:
+            return (
+                f"writes {path.name} into {entry}, a folder on $PATH (it would run as {path.name})"
+            )
     return None
 
 

@@ -12,6 +12,7 @@ from typing import Any, Literal
 from hermes import paths
 from hermes.config import ConfigError, parse_config
 from hermes.durable import write_atomic
+from hermes.trust.workspace import keeping_trust
 
 RuleList = Literal["allow", "deny"]
 
@@ -53,17 +54,19 @@ def _write_yaml(path: Path, data: dict[str, Any]) -> None:
 
 
 def persist_allow_rules(workspace: Path, rules: Iterable[str]) -> Path:
-    """Append ``rules`` to ``approvals.allow`` of the workspace config (no duplicates)."""
+    """Append ``rules`` to ``approvals.allow`` of the workspace config (no duplicates).
+    The user's own answer: a folder trusted before (or needing no trust) stays trusted."""
     path = workspace_config_path(workspace)
-    data = _read_yaml(path)
-    approvals = data.setdefault("approvals", {}) or {}
-    data["approvals"] = approvals
-    allow = list(approvals.get("allow") or [])
-    for rule in rules:
-        if rule not in allow:
-            allow.append(rule)
-    approvals["allow"] = allow
-    _write_yaml(path, data)
+    with keeping_trust(workspace):
+        data = _read_yaml(path)
+        approvals = data.setdefault("approvals", {}) or {}
+        data["approvals"] = approvals
+        allow = list(approvals.get("allow") or [])
+        for rule in rules:
+            if rule not in allow:
+                allow.append(rule)
+        approvals["allow"] = allow
+        _write_yaml(path, data)
     return path
 
 
@@ -88,5 +91,6 @@ def revoke_rule(workspace: Path, rule: str) -> Path | None:
     if not isinstance(approvals, dict) or rule not in (approvals.get("allow") or []):
         return None
     approvals["allow"] = [r for r in approvals["allow"] if r != rule]
-    _write_yaml(path, data)
+    with keeping_trust(workspace):
+        _write_yaml(path, data)
     return path

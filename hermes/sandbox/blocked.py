@@ -58,6 +58,7 @@ def find_block(sandbox: Sandbox, output: str) -> Blocked | None:
     policy = sandbox.policy
     landlock = sandbox.backend.name == "landlock"
     hidden: Blocked | None = None
+    vague: Blocked | None = None
     for line in output.splitlines()[-_LINES_MAX:]:
         named = _paths(line)
         denied = landlock and _DENIED.search(line) is not None
@@ -77,11 +78,14 @@ def find_block(sandbox: Sandbox, output: str) -> Blocked | None:
                 continue
         if _READ_ONLY.search(line) or denied:
             outside = [p for p in named if not policy.writable(p)]
+            if not _READ_ONLY.search(line):  # EACCES on a hidden path is a refused read
+                outside = [p for p in outside if not policy.is_hidden(p)]
+                outside = [p for p in outside if not policy.holds_hidden(p)]
             if outside:
                 return Blocked("write", str(outside[0]))
             if _READ_ONLY.search(line) and not named:
-                return Blocked("write")
-    return hidden
+                vague = vague or Blocked("write")  # a later line may name the path
+    return vague or hidden
 
 
 def _show(path: str, home: str) -> str:

@@ -115,11 +115,16 @@ def _depth(path: Path) -> int:
     return len(path.parts)
 
 
+def _under_tmp(path: Path) -> bool:
+    return path == _FRESH_TMP or _FRESH_TMP in path.parents
+
+
 def _visible(path: Path, policy: SandboxPolicy) -> bool:
     """Whether a host path is still there inside the sandbox (the fresh /tmp hides
-    what was under it, unless a writable root brings it back)."""
-    if _FRESH_TMP in path.parents or path == _FRESH_TMP:
-        return any(root == path or root in path.parents for root in policy.writable_roots)
+    what was under it, unless a writable root or the workspace brings it back)."""
+    if _under_tmp(path):
+        brought = (*policy.writable_roots, policy.workspace)
+        return any(root == path or root in path.parents for root in brought)
     return True
 
 
@@ -144,6 +149,9 @@ class BubblewrapBackend:
         mounts: list[tuple[int, int, list[str]]] = []
         for root in policy.writable_roots:
             mounts.append((_depth(root), 0, ["--bind", str(root), str(root)]))
+        ws = policy.workspace
+        if _under_tmp(ws) and not any(r == ws or r in ws.parents for r in policy.writable_roots):
+            mounts.append((_depth(ws), 0, ["--ro-bind", str(ws), str(ws)]))  # read-only mode
         for path in policy.protected:
             if _visible(path, policy):
                 mounts.append((_depth(path), 1, ["--ro-bind", str(path), str(path)]))

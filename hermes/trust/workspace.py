@@ -4,14 +4,16 @@ may not change. What was left out becomes a :class:`TrustQuestion` for the user.
 
 from __future__ import annotations
 
+import contextlib
 import shlex
 import typing
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from hermes.config import ConfigReport, IgnoredSetting, Overrides, load_config_report
+from hermes.config import ConfigError, ConfigReport, IgnoredSetting, Overrides, load_config_report
 from hermes.trust.material import WorkspaceMaterial, read_material
-from hermes.trust.store import TrustRecord, TrustStore
+from hermes.trust.store import TrustError, TrustRecord, TrustStore
 
 _KEYS_IN_LINE = 4
 
@@ -103,3 +105,22 @@ def trust_answer(question: TrustQuestion, store: TrustStore | None = None) -> Tr
     """Trust the folder a question was about, for the content it showed (if the content
     has changed since, the next start asks again)."""
     return (store or TrustStore()).trust(question.folder, question.digest)
+
+
+@contextlib.contextmanager
+def keeping_trust(workspace: Path, store: TrustStore | None = None) -> Iterator[None]:
+    """Around hermes' own change of a workspace's config on the user's word (an "always"
+    answer saved by ``approvals.persist``, a rule revoked): if the folder was trusted for
+    its content before, or that content needed no trust, it is trusted for the content
+    after. Otherwise nothing changes: an untrusted folder stays untrusted."""
+    store = store or TrustStore()
+    try:
+        before = load_workspace(workspace, env={}, store=store)  # env: nothing hides a key
+        keep = before.report.trusted or not before.report.ignored
+    except ConfigError:
+        keep = False
+    yield
+    if keep:
+        with contextlib.suppress(ConfigError, TrustError):  # not recorded: it asks again
+            after = read_material(workspace)
+            store.trust(after.folder, after.digest)

@@ -149,9 +149,11 @@ def test_kill_9_between_checkpoint_and_change_then_undo(
         ScriptedReply(tool_calls=(call("terminal", "t1", command=command),)),
         ScriptedReply(text="never reached"),
     )
+    # --no-sandbox: the marker lies outside the workspace, $$ must be a host PID, and a
+    # sandboxed command would die with hermes (bwrap --die-with-parent).
     proc = subprocess.Popen(
         [sys.executable, "-m", "hermes", "-p", "go", "--base-url", server.base_url,
-         "--approval-mode", "yolo"],
+         "--approval-mode", "yolo", "--no-sandbox"],
         cwd=workspace, env=_env(hermes_home), stdin=subprocess.DEVNULL,
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
     )  # fmt: skip

@@ -16,6 +16,12 @@ from hermes.messages import Message
 from hermes.store.migrations import SCHEMA_VERSION
 from hermes.store.sessions import Store
 from hermes.testing.scripted.server import ScriptedServer
+from hermes.testing.scripted.types import (
+    LLAMA_CPP_PYTHON,
+    ScriptedCall,
+    ScriptedReply,
+)
+from tests.support import run_hermes
 
 
 def doctor(*args: str, cwd: Path, home: Path) -> tuple[int, dict[str, dict[str, str]], str]:
@@ -47,6 +53,7 @@ def test_healthy_setup_passes(server: ScriptedServer, workspace: Path, hermes_ho
         "config": "ok",
         "endpoint": "ok",
         "token files": "ok",
+        "sandbox": "ok",
     }
     assert f"schema {SCHEMA_VERSION}" in checks["database"]["detail"]
     assert "1 sessions" in checks["database"]["detail"]
@@ -144,3 +151,137 @@ def test_token_file_hash_mismatch_fails(monkeypatch: pytest.MonkeyPatch) -> None
     check = check_token_files()
     assert check.level == "FAIL" and "o200k_base.tiktoken is corrupted" in check.detail
     assert "reinstall" in check.fix
+
+
+# --------------------------------------------------------------------------- issue 20
+
+
+def checks_of(stdout: str) -> dict[str, dict[str, object]]:
+    return {c["check"]: c for c in map(json.loads, stdout.splitlines())}
+
+
+def test_deep_runs_a_real_tool_round_trip_and_prints_the_profile(
+    workspace: Path, hermes_home: Path
+) -> None:
+    """Finding 8: a server that answers /models but turns every tool call into a 500 is
+    not "all checks passed"; a working one passes a real call -> result -> answer."""
+    script = [
+        ScriptedReply(tool_calls=(ScriptedCall("read_file", '{"path": "hello.txt"}'),)),
+        ScriptedReply(text="The code word is PELICAN-42."),
+    ]
+    with ScriptedServer(script) as server:
+        run = run_hermes(
+            "--base-url", server.base_url, "doctor", "--deep", cwd=workspace, home=hermes_home
+        )
+        assert run.returncode == 0, run.stdout + run.stderr
+        lines = run.stdout.splitlines()
+        assert (
+            "ok    tool call    read_file called, run and answered in 2 requests (the answer "
+            "names the code word)"
+        ) in lines
+        assert (
+            f"ok    profile      gpt-4o-mini at {server.base_url}: context window 128,000 "
+            "(from /models) · native tool calls · usage reported"
+        ) in lines
+        assert lines[-1] == "all checks passed, a real tool call included"
+        result = server.requests[1].messages[-1]
+        assert result["role"] == "tool" and "PELICAN-42" in result["content"]
+        assert not (hermes_home / "hermes.db").exists()  # the user's database is untouched
+    # a server that answers /models but refuses every request carrying a call
+    refusal = "1 validation error: body.messages.2.content: Input should be a valid string"
+    call = ScriptedReply(tool_calls=(ScriptedCall("read_file", '{"path": "hello.txt"}'),))
+    with ScriptedServer([call, ScriptedReply(status=500, text=refusal)]) as server:
+        quick = run_hermes("--base-url", server.base_url, "doctor", cwd=workspace, home=hermes_home)
+        assert quick.returncode == 0
+        assert quick.stdout.splitlines()[-1] == (
+            "the quick checks passed; 'hermes doctor --deep' tries a real tool call"
+        )
+        deep = run_hermes(
+            "--base-url", server.base_url, "doctor", "--deep", cwd=workspace, home=hermes_home
+        )
+        assert deep.returncode == 1
+        assert (
+            "FAIL  tool call    the round trip failed: the endpoint rejected the request (500): "
+            + refusal
+        ) in deep.stdout.splitlines()
+        assert deep.stdout.splitlines()[-1] == "1 check(s) failed"
+        assert len(server.requests) == 2  # a validation error is not retried
+
+
+def test_deep_fails_when_the_model_never_calls_a_tool(workspace: Path, hermes_home: Path) -> None:
+    with ScriptedServer([ScriptedReply(text="I would read the file, but I cannot.")]) as server:
+        run = run_hermes(
+            "--base-url",
+            server.base_url,
+            "--text-tool-calls",
+            "false",
+            "doctor",
+            "--deep",
+            "--output-format",
+            "json",
+            cwd=workspace,
+            home=hermes_home,
+        )
+    assert run.returncode == 1
+    checks = checks_of(run.stdout)
+    call = checks["tool call"]
+    assert call["level"] == "FAIL" and call["is_error"] is True
+    assert (
+        call["error"]
+        == call["detail"]
+        == ("the model answered without calling read_file: 'I would read the file, but I cannot.'")
+    )
+    assert "--text-tool-calls true" in str(call["fix"]) and "HERMES_TEXT_TOOL_CALLS" in str(
+        call["fix"]
+    )
+    assert checks["endpoint"]["is_error"] is False
+
+
+def test_deep_detects_calls_written_as_text(workspace: Path, hermes_home: Path) -> None:
+    script = [
+        ScriptedReply(tool_calls=(ScriptedCall("read_file", '{"path": "hello.txt"}'),), usage=None),
+        ScriptedReply(text="PELICAN-42", usage=None),
+    ]
+    with ScriptedServer(script, quirks=LLAMA_CPP_PYTHON, context_window=None) as server:
+        run = run_hermes(
+            "--base-url",
+            server.base_url,
+            "doctor",
+            "--deep",
+            "--json",
+            cwd=workspace,
+            home=hermes_home,
+        )
+        assert run.returncode == 0, run.stdout + run.stderr
+        profile = checks_of(run.stdout)["profile"]["detail"]
+        assert profile == (
+            f"gpt-4o-mini at {server.base_url}: context window unknown (the endpoint does not "
+            "say) · tool calls written as text · usage estimated (not reported) (detected; "
+            "--text-tool-calls or model.text_tool_calls decides)"
+        )
+
+
+def test_no_key_says_exactly_what_to_set(workspace: Path, hermes_home: Path) -> None:
+    run = run_hermes(
+        "--base-url", "https://api.example.invalid/v1", "doctor", cwd=workspace, home=hermes_home
+    )
+    assert run.returncode == 1
+    assert "FAIL  endpoint     no API key for https://api.example.invalid/v1" in run.stdout
+    advice = run.stdout.split("what to do: ", 1)[1]
+    assert advice.startswith(
+        "export HERMES_API_KEY or OPENAI_API_KEY=<your key for https://api.example.invalid/v1>,"
+        " or pass --api-key KEY"
+    )
+
+
+@pytest.mark.parametrize(
+    "where", [("doctor", "--output-format", "json"), ("--output-format", "json", "doctor")]
+)
+def test_json_output_reports_a_config_error_as_json(
+    workspace: Path, hermes_home: Path, where: tuple[str, ...]
+) -> None:
+    (hermes_home / "config.yaml").write_text("model:\n  nmae: x\n")
+    run = run_hermes(*where, cwd=workspace, home=hermes_home)
+    assert run.returncode == 1 and "Traceback" not in run.stderr
+    config = checks_of(run.stdout)["config"]
+    assert config["is_error"] is True and "model.nmae" in str(config["error"])

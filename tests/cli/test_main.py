@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from hermes.testing.scripted.server import ScriptedServer
-from hermes.testing.scripted.types import ScriptedCall, ScriptedReply
+from hermes.testing.scripted.types import LLAMA_CPP_PYTHON, ScriptedCall, ScriptedReply
 from tests.support import run_hermes as hermes
 
 
@@ -237,3 +237,107 @@ def test_printenv_never_shows_the_key_and_the_database_never_holds_it(
     stored = b"".join(p.read_bytes() for p in hermes_home.glob("hermes.db*"))
     assert key.encode() not in stored
     assert b"[REDACTED:credential]" in stored
+
+
+# --------------------------------------------------------------------------- issue 20
+
+
+@pytest.mark.parametrize(
+    ("args", "setup", "code", "error"),
+    [
+        (["-p", "x"], "bad-config", 2, "unknown key 'model.contxt_window'"),
+        (["-p", "x", "--base-url", "https://api.example.invalid/v1"], "", 2, "no API key"),
+        (["-p", "x", "--base-url", "http://127.0.0.1:9/v1"], "bad-db", 1, "hermes.db"),
+        (["-p", "x", "--base-url", "http://127.0.0.1:9/v1"], "", 1, "cannot reach"),
+        (["-p", "x", "--max-turns", "many"], "", 2, "argument --max-turns: invalid int"),
+        (["-p", "  "], "", 2, "the prompt given with -p is empty"),
+    ],
+    ids=["config", "no-key", "database", "model", "usage", "empty-prompt"],
+)
+def test_every_json_failure_prints_one_json_object(
+    args: list[str], setup: str, code: int, error: str, workspace: Path, hermes_home: Path
+) -> None:
+    """Finding 8 (and 16): whatever fails, --output-format json prints one JSON object."""
+    config = "model:\n  max_retries: 0\n"
+    if setup == "bad-config":
+        config += "  contxt_window: 5\n"
+    (hermes_home / "config.yaml").write_text(config)
+    if setup == "bad-db":
+        (hermes_home / "hermes.db").write_bytes(b"garbage, not sqlite " * 500)
+    run = hermes(*args, "--output-format", "json", cwd=workspace, home=hermes_home)
+    assert run.returncode == code, run.stderr
+    assert "Traceback" not in run.stderr
+    lines = run.stdout.splitlines()
+    assert len(lines) == 1, run.stdout
+    out = json.loads(lines[0])
+    assert out["is_error"] is True and error in out["error"], out
+    assert out["error"] in run.stderr  # and said on stderr as ever
+
+
+def test_stream_json_failure_ends_with_a_fatal_error_event(
+    workspace: Path, hermes_home: Path
+) -> None:
+    (hermes_home / "config.yaml").write_text("model:\n  contxt_window: 5\n")
+    run = hermes("-p", "x", "--output-format", "stream-json", cwd=workspace, home=hermes_home)
+    assert run.returncode == 2
+    event = json.loads(run.stdout.splitlines()[-1])
+    assert event["type"] == "Error" and event["fatal"] is True
+    assert "model.contxt_window" in event["message"]
+
+
+@pytest.mark.parametrize("how", ["flag", "env"])
+def test_text_tool_calls_can_be_decided_by_flag_or_environment(
+    how: str, workspace: Path, hermes_home: Path
+) -> None:
+    """Finding 7: a server that writes calls as text (fenced JSON, as Qwen does)."""
+    (workspace / "notes.txt").write_text("The code word is PELICAN-42.\n")
+    read = ScriptedReply(
+        tool_calls=(ScriptedCall("read_file", '{"path": "notes.txt"}'),), usage=None
+    )
+    quirks = LLAMA_CPP_PYTHON
+    for decided, expect_call in (("true", True), ("false", False)):
+        with ScriptedServer(
+            [read, ScriptedReply(text="PELICAN-42", usage=None)], quirks=quirks
+        ) as s:
+            extra = ["--text-tool-calls", decided] if how == "flag" else []
+            env = {"HERMES_TEXT_TOOL_CALLS": decided} if how == "env" else {}
+            run = hermes(
+                "-p",
+                "code word?",
+                "--base-url",
+                s.base_url,
+                "--output-format",
+                "json",
+                *extra,
+                cwd=workspace,
+                home=hermes_home,
+                env=env,
+            )
+        assert run.returncode == 0, run.stderr
+        out = json.loads(run.stdout)
+        assert out["usage_estimated"] is True and out["usage"]["prompt_tokens"] > 0  # finding 5
+        if expect_call:
+            assert out["tool_calls"] == [{"name": "read_file", "ok": True}]
+            assert out["result"] == "PELICAN-42"
+        else:  # decided off: the model's text is the answer, as written
+            assert out["tool_calls"] == []
+            assert out["result"].startswith("```json")
+        assert "writes tool calls as text" not in run.stderr  # decided, not detected
+
+
+def test_reported_usage_is_not_marked_estimated(
+    server: ScriptedServer, workspace: Path, hermes_home: Path
+) -> None:
+    server.add(ScriptedReply(text="hi", usage=(12, 3)))
+    run = hermes(
+        "-p",
+        "hi",
+        "--base-url",
+        server.base_url,
+        "--output-format",
+        "json",
+        cwd=workspace,
+        home=hermes_home,
+    )
+    out = json.loads(run.stdout)
+    assert (out["usage"]["prompt_tokens"], out["usage_estimated"]) == (12, False)

@@ -21,6 +21,7 @@ from hermes.store.migrations import SCHEMA_VERSION
 from hermes.store.sessions import SessionRecord, Store
 from hermes.testing.scripted.server import ChatRequest, ScriptedServer
 from hermes.testing.scripted.types import ScriptedCall, ScriptedReply
+from hermes.trust.workspace import trust_folder
 from tests.support import run_hermes as hermes
 
 
@@ -372,6 +373,7 @@ def long_session(hermes_home: Path, workspace: Path, model: str) -> SessionRecor
         # an endpoint that refuses connections: reaching it would be an HTTP error
         "model:\n  provider: local\n  base_url: http://127.0.0.1:9/v1\n"
     )
+    trust_folder(workspace)  # the user's own project: its config applies in full
     store = Store(hermes_home / "hermes.db")
     rec = store.create_session(str(workspace), model, "ask")
     for message in (
@@ -435,3 +437,30 @@ def test_compact_uses_the_configured_local_provider(
     assert lines[0].startswith(f"compacted session {rec.id}: folded ")
     assert lines[1:3] == ["GOAL:", "read a.py"]
     assert [m[0].content for m in backend.seen] == [SUMMARY_SYSTEM]
+
+
+def test_show_calls_marks_estimated_usage(
+    workspace: Path, hermes_home: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Finding 5: a server that reports no usage: counted by hermes, shown with "≈"."""
+    from hermes.store.sessions import ModelCallRecord
+
+    store = Store(hermes_home / "hermes.db")
+    rec = store.create_session(str(workspace), "qwen", "ask")
+    store.append_message(rec.id, Message("user", "hi"))
+    store.record_model_call(rec.id, ModelCallRecord("qwen", 900, 2, 12.0, 0, 210, 9, "stop"))
+    store.record_model_call(
+        rec.id, ModelCallRecord("qwen", 950, 4, 15.0, 0, 230, 7, "stop", usage_estimated=True)
+    )
+    store.close()
+    assert main(["sessions", "show", rec.id, "--calls", "--json"]) == 0
+    calls = json.loads(capsys.readouterr().out)["model_calls"]
+    assert [(c["prompt_tokens"], c["usage_estimated"]) for c in calls] == [
+        (210, False),
+        (230, True),
+    ]
+    assert main(["sessions", "show", rec.id, "--calls"]) == 0
+    text = capsys.readouterr().out
+    rows = [line.split() for line in text.splitlines() if "ms " in line]
+    assert [r[-3] for r in rows] == ["210/9", "≈230/7"]
+    assert text.rstrip().endswith("≈ tokens counted by hermes: the server reported no usage")

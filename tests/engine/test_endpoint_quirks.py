@@ -16,7 +16,7 @@ from hermes.engine.engine import Engine
 from hermes.execution.spec import ToolRegistry
 from hermes.messages import Message, ToolCall
 from hermes.model.base import EndpointProfile, rejected_calls_note
-from hermes.model.endpoint import EndpointRecord, load_record
+from hermes.model.endpoint import EndpointRecord, load_record, save_record
 from hermes.store.sessions import Store
 from hermes.testing.scripted.server import ScriptedServer
 from hermes.testing.scripted.types import (
@@ -225,19 +225,16 @@ async def test_llama_cpp_python_round_trip_learns_the_profile_once(
         again = await run_prompt(second, "and again?")
         assert of_type(again, p.TurnComplete) == [p.TurnComplete("PELICAN-42 (2)", 2)]
         assert warnings(again) == []  # nothing new to say: the profile was cached
-        chat, lookups = "/v1/chat/completions", [e for e in server.http_log if "chat" not in e[1]]
+        # asked once, before the first chat request: never beside a stream
         assert [(m, path) for m, path, _ in server.http_log] == [
             ("GET", "/v1/models"),
             ("GET", "/props"),
             ("POST", "/api/show"),
-        ] + [("POST", chat)] * 4
-        assert len(lookups) == 3 and server.rejections == []
-        assert [a for a in server.requests[1].messages if a["role"] == "assistant"] == [
-            {
-                "role": "assistant",
-                "content": "",
-                "tool_calls": [server.requests[1].messages[2]["tool_calls"][0]],
-            }
+        ] + [("POST", "/v1/chat/completions")] * 4
+        assert server.rejections == []  # the call went back with content "" (finding 1)
+        sent = [m for m in server.requests[1].messages if m["role"] == "assistant"]
+        assert [(m["content"], [c["function"]["name"] for c in m["tool_calls"]]) for m in sent] == [
+            ("", ["read_file"])
         ]
 
 
@@ -307,22 +304,32 @@ async def test_an_empty_stream_over_the_budget_folds_once_then_succeeds(
 async def test_a_message_larger_than_the_window_says_what_does_not_fit(
     store: Store, workspace: Path
 ) -> None:
-    """Nothing can be folded: one plain message, two requests (not five retries)."""
+    """Nothing can be folded: one plain message. Against a known window the request is
+    not even sent; against a guessed one, the empty stream and its one retry (not five)."""
     quirks = dataclasses.replace(LLAMA_CPP_PYTHON, calls_as_text=None)
-    with ScriptedServer([], context_window=4096, quirks=quirks) as server:
-        engine = engine_for(make_config(server.base_url, workspace), workspace, store)
-        huge = " ".join(f"w{i}" for i in range(8000))
-        events = await run_prompt(engine, f"Summarise this: {huge}")
-        errors = of_type(events, p.Error)
-        assert len(errors) == 1 and errors[0].message.startswith(
-            "the request does not fit the model's context window of 4,096 tokens: it is about "
-        )
-        message = errors[0].message
-        assert "The largest part is your message (" in message
-        assert "Send less text at once" in message and "model.context_window" in message
-        assert of_type(events, p.TurnAborted) == [p.TurnAborted("context overflow")]
-        assert len(server.requests) == 2  # the empty stream and its one retry
-        assert [bool(c.error) for c in store.model_calls(engine.state.id)] == [True]
+    huge = " ".join(f"w{i}" for i in range(8000))
+    for known, requests in ((True, 0), (False, 2)):
+        with ScriptedServer([], context_window=4096, quirks=quirks) as server:
+            cfg = make_config(server.base_url, workspace)
+            if not known:  # as llama-cpp-python: its window is nowhere to be asked
+                save_record(
+                    EndpointRecord(
+                        server.base_url, "gpt-4o-mini", window_checked=True, window_warned=True
+                    )
+                )
+            engine = engine_for(cfg, workspace, store)
+            events = await run_prompt(engine, f"Summarise this: {huge}")
+            window = "of 4,096 tokens" if known else "(unknown; 8,192 tokens assumed)"
+            errors = [e.message for e in of_type(events, p.Error)]
+            assert len(errors) == 1 and errors[0].startswith(
+                f"the request does not fit the model's context window {window}: it is about "
+            )
+            assert "even after folding what could be folded. The largest part is your " in errors[0]
+            assert "Send less text at once" in errors[0] and "model.context_window" in errors[0]
+            assert of_type(events, p.TurnAborted) == [p.TurnAborted("context overflow")]
+            assert len(server.requests) == requests
+            calls = store.model_calls(engine.state.id)
+            assert [bool(c.error) for c in calls] == [True] * (requests // 2)
 
 
 async def test_reported_usage_anchors_compaction_counts(

@@ -360,7 +360,7 @@ async def test_a_post_tool_hook_formats_an_edited_file(
     assert (workspace / "new.py").read_text() == "a = 1\nb = 2\n"
     assert (workspace / "app.py").read_text() == "x = 2\n"
     assert runs(store, engine) == [("PostToolUse", 0, "ok", ""), ("PostToolUse", 0, "ok", "")]
-    assert [e.event for e in of_type(events, p.HookFinished)] == ["PostToolUse", "PostToolUse"]
+    assert [e.hook_event for e in of_type(events, p.HookFinished)] == ["PostToolUse", "PostToolUse"]
 
 
 async def test_post_tool_exit_2_sends_stderr_to_the_model(
@@ -754,7 +754,7 @@ async def test_every_event_gets_its_documented_input(
         "tool",
         "assistant",
     ]
-    assert [e.event for e in of_type(events, p.HookContext)] == ["SessionStart"]
+    assert [e.hook_event for e in of_type(events, p.HookContext)] == ["SessionStart"]
 
 
 async def test_hook_context_is_replayed_as_hook_context_on_resume(
@@ -802,3 +802,64 @@ def test_hook_runs_are_kept_in_the_store(store: Store) -> None:
     assert hook_runs(store, sid) == [run]
     store.delete_session(sid)
     assert hook_runs(store, sid) == []
+
+
+async def test_a_message_typed_during_a_turn_goes_through_user_prompt_submit(
+    server: ScriptedServer, store: Store, workspace: Path, tmp_path: Path, hermes_home: Path
+) -> None:
+    block = script(
+        tmp_path / "block.py",
+        "import json, sys\n"
+        "if 'password' in json.load(sys.stdin)['prompt']:\n"
+        "    print('no passwords', file=sys.stderr)\n"
+        "    sys.exit(2)\n",
+    )
+    user_hooks(hermes_home, UserPromptSubmit=[hook(f"{PY} {block}")])
+    server.add(ScriptedReply(text="hi"))
+    engine = engine_for(server, workspace, store)
+    await engine.start()
+    await engine.submit(p.UserTurn("hello"))
+    await engine.submit(p.UserTurn("my password is hunter2"))  # the turn runs: queued
+    events = await drive(engine, "and the weather?")  # queued too, delivered
+    await engine.submit(p.Shutdown())
+
+    assert [m["content"] for m in sent(server, 0)] == ["hello", "and the weather?"]
+    assert "a UserPromptSubmit hook dropped your message: no passwords" in [
+        w.message for w in of_type(events, p.Warning)
+    ]
+
+
+async def test_notification_when_an_approval_waits_and_pre_compact(
+    server: ScriptedServer,
+    store: Store,
+    workspace: Path,
+    tmp_path: Path,
+    hermes_home: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    out = tmp_path / "inputs.jsonl"
+    monkeypatch.setenv("OUT", str(out))
+    rec = script(tmp_path / "record.py", RECORD_INPUT)
+    user_hooks(
+        hermes_home,
+        Notification=[hook(f"{PY} {rec}", "permission_prompt")],
+        PreCompact=[hook(f"{PY} {rec}")],
+    )
+    server.add(
+        ScriptedReply(tool_calls=(call("write_file", "w1", path="a.txt", content="a"),)),
+        ScriptedReply(text="ok"),
+    )
+    engine = engine_for(server, workspace, store, interactive=True)
+    await engine.start()
+    await drive(engine, "write", answer=lambda ev: "once")
+    await engine.submit(p.Compact())
+    async for ev in engine.events():
+        if isinstance(ev, p.Warning) and ev.message.startswith("nothing to compact"):
+            break
+    await engine.submit(p.Shutdown())
+
+    inputs = [json.loads(line) for line in out.read_text().splitlines()]
+    assert [
+        (i["hook_event_name"], i.get("notification_type") or i.get("trigger")) for i in inputs
+    ] == [("Notification", "permission_prompt"), ("PreCompact", "manual")]
+    assert inputs[0]["message"] == "hermes needs your approval to run write_file"

@@ -62,7 +62,8 @@ async def test_interrupt_kills_the_command_group_and_keeps_history_valid(
         ),
         ScriptedReply(text="after"),
     )
-    cfg = make_config(server.base_url, workspace, approval_mode="yolo")
+    # $! is a host PID only outside the sandbox's PID namespace (tests/sandbox kill there).
+    cfg = make_config(server.base_url, workspace, approval_mode="yolo", no_sandbox=True)
     engine = make_engine(cfg, workspace, store)
     events = await run_until(engine, "run it", p.ToolOutputDelta, p.Interrupt())
     assert of_type(events, p.TurnAborted) == [p.TurnAborted("interrupted by user")]

@@ -214,3 +214,129 @@ async def test_cancel_interrupts_running_and_reports_queued() -> None:
     ex.close()
     assert sorted(results) == [(0, "interrupted"), (1, "cancelled")]
     assert fs.data["a"] == "old"
+
+
+# -- engine tools (run_async) and tools serial for some arguments (subagents) ----------
+
+
+def async_call(i: int, run_async: Any, *, serial: bool = False) -> PreparedCall:
+    def never(ctx: ToolContext, args: Mapping[str, Any]) -> ToolResult:
+        raise AssertionError("an async tool never runs in a thread")
+
+    spec = ToolSpec(
+        "t_async", "", SCHEMA, "read", never, run_async=run_async, serial=lambda a: serial
+    )
+    return PreparedCall(i, ToolCall(f"c{i}", spec.name, "{}"), spec, {}, "read")
+
+
+async def test_async_tools_run_on_the_loop_together_unless_serial() -> None:
+    running: list[int] = []
+    most = 0
+
+    def tool(i: int) -> Any:
+        async def run_async(ctx: ToolContext, args: Mapping[str, Any]) -> ToolResult:
+            nonlocal most
+            running.append(i)
+            most = max(most, len(running))
+            await asyncio.sleep(0.05)
+            running.remove(i)
+            return ToolResult(True, f"answer {i}")
+
+        return run_async
+
+    together = await run([async_call(0, tool(0)), async_call(1, tool(1)), async_call(2, tool(2))])
+    assert sorted(together) == [
+        (0, "done", "answer 0"),
+        (1, "done", "answer 1"),
+        (2, "done", "answer 2"),
+    ]
+    assert most == 3
+    most = 0
+    serial = [async_call(i, tool(i), serial=True) for i in range(2)]
+    assert dependencies(serial) == [set(), {0}]
+    assert sorted(await run(serial)) == [(0, "done", "answer 0"), (1, "done", "answer 1")]
+    assert most == 1
+
+
+async def test_an_async_tool_cancelled_hands_back_what_it_had() -> None:
+    started = asyncio.Event()
+
+    async def run_async(ctx: ToolContext, args: Mapping[str, Any]) -> ToolResult:
+        started.set()
+        try:
+            await asyncio.sleep(30)
+        except asyncio.CancelledError:
+            return ToolResult(False, "partial findings")
+        return ToolResult(True, "never")
+
+    ex = Executor()
+    results: list[tuple[int, str, str]] = []
+
+    async def gate(pc: PreparedCall) -> GateOutcome:
+        return GateOutcome("run")
+
+    async def begin(pc: PreparedCall) -> None:
+        return None
+
+    async def on_result(pc: PreparedCall, r: ToolResult, status: str) -> None:
+        results.append((pc.index, status, r.content))
+
+    batch = asyncio.create_task(
+        ex.run_batch(
+            [async_call(0, run_async)],
+            make_context=lambda pc, cancel: ToolContext(Path("/w"), cancel=cancel),
+            gate=gate,
+            on_begin=begin,
+            on_result=on_result,
+        )
+    )
+    await asyncio.wait_for(started.wait(), 10)
+    batch.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await batch
+    ex.close()
+    assert results == [
+        (0, "interrupted", "partial findings\n[interrupted by user before it finished]")
+    ]
+
+
+async def test_an_async_tool_may_stop_the_turn() -> None:
+    async def run_async(ctx: ToolContext, args: Mapping[str, Any]) -> ToolResult:
+        raise TurnAbort("the user stopped it")
+
+    with pytest.raises(TurnAbort):
+        await run([async_call(0, run_async)])
+
+
+async def test_stats_are_kept_per_session() -> None:
+    fs = Files()
+    ex = Executor(read_pool_size=4)
+
+    async def gate(pc: PreparedCall) -> GateOutcome:
+        return GateOutcome("run")
+
+    async def nothing(*args: Any) -> None:
+        return None
+
+    async def batch(session: str, n: int) -> None:
+        await ex.run_batch(
+            [call(fs, i, "read", path="a") for i in range(n)],
+            make_context=lambda pc, cancel: ToolContext(Path("/w"), cancel=cancel),
+            gate=gate,
+            on_begin=nothing,
+            on_result=nothing,
+            session=session,
+        )
+
+    try:
+        await asyncio.gather(batch("parent", 1), batch("child-1", 3), batch("child-2", 2))
+        assert [ex.snapshot(s).requests for s in ("parent", "child-1", "child-2", "none")] == [
+            1,
+            3,
+            2,
+            0,
+        ]
+        assert ex.snapshot().requests == 6
+        assert ex.snapshot("child-1").p95_ms >= ex.snapshot("child-1").p50_ms > 0
+    finally:
+        ex.close()

@@ -29,6 +29,7 @@ from hermes.mcp.tools import (
     selected,
     tool_name,
 )
+from hermes.trust.workspace import load_workspace, trust_folder
 
 VALID_NAME = re.compile(r"^[a-zA-Z0-9_-]{1,64}$")
 
@@ -53,7 +54,9 @@ def test_config_reads_servers_and_merges_the_workspace_file(
     (workspace / ".hermes" / "config.yaml").write_text(
         "mcp:\n  servers:\n    fs:\n      trust_annotations: true\n    'off':\n      command: x\n"
     )
-    mcp = load_config(workspace, env={}).mcp
+    assert list(load_config(workspace, env={}).mcp.servers) == ["github", "fs"]  # untrusted
+    trust_folder(workspace)
+    mcp = load_workspace(workspace, env={}).report.config.mcp
     assert mcp.timeout == 12.0 and mcp.connect_timeout == 30.0
     assert list(mcp.servers) == ["github", "fs", "off"]
     assert mcp.servers["github"].headers == {"Authorization": "Bearer ${GH}"}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 import threading
 from collections.abc import Sequence
@@ -17,7 +18,7 @@ from hermes.messages import Message
 from hermes.prompt.system import build_system_prompt
 from hermes.store.sessions import Store
 from hermes.testing.scripted.server import ChatRequest, ScriptedServer
-from hermes.testing.scripted.types import ScriptedCall, ScriptedReply
+from hermes.testing.scripted.types import LLAMA_CPP_PYTHON, ScriptedCall, ScriptedReply
 from hermes.tokens import TokenCounter
 from tests.support import kinds, make_config, make_engine, of_type
 
@@ -376,6 +377,136 @@ async def test_compact_op_when_idle_and_while_a_turn_runs(store: Store, workspac
         assert len(model.summary_requests) == 2
         await engine.submit(p.Shutdown())
         assert server.rejections == []
+
+
+class CappedModel:
+    """Plays ``replies`` in order, or else reads ``big.txt`` then answers, turn after
+    turn; summaries are long and, like a real server, cut at the request's ``max_tokens``
+    (~4 characters a token)."""
+
+    def __init__(self, summary_chars: int, replies: Sequence[ScriptedReply] = ()) -> None:
+        self.replies = list(replies)
+        details = "".join(
+            f"- detail {i}: the file big.txt was read again and looked the same\n"
+            for i in range(summary_chars // 60)
+        )
+        self.summary = SUMMARY_REPLY.replace("DECISIONS:\n", "DECISIONS:\n" + details)
+        self.summary_caps: list[Any] = []
+        self.turn = 0
+        self._lock = threading.Lock()
+
+    def __call__(self, request: ChatRequest) -> ScriptedReply:
+        with self._lock:
+            if request.messages[0]["content"] == SUMMARY_SYSTEM:
+                cap = request.body.get("max_tokens")
+                self.summary_caps.append(cap)
+                text = self.summary[: cap * 4] if isinstance(cap, int) else self.summary
+                cut = len(text) < len(self.summary)
+                return ScriptedReply(text=text, usage=None, finish_reason="length" if cut else None)
+            if self.replies:
+                return self.replies.pop(0)
+            if request.messages[-1]["role"] == "user":
+                self.turn += 1
+                return ScriptedReply(
+                    tool_calls=(ScriptedCall("read_file", json.dumps({"path": "big.txt"})),),
+                    usage=None,
+                )
+            return ScriptedReply(text=f"big.txt looks fine ({self.turn})", usage=None)
+
+
+async def test_every_compaction_makes_the_request_smaller(store: Store, workspace: Path) -> None:
+    """Finding 3: with an 8,192-token window and an 8 KB file read every turn, each
+    compaction shrinks the request, every summary request is capped, and the server (which
+    counts ~4 characters a token and answers an empty stream past its window) is never
+    asked more than it can take."""
+    (workspace / "big.txt").write_text(
+        "".join(f"{i:04d} the quick brown fox jumps over the lazy dog\n" for i in range(160))
+    )
+    assert 7_500 < (workspace / "big.txt").stat().st_size < 8_500
+    model = CappedModel(summary_chars=30_000)  # far past any cap: ~7,500 tokens
+    quirks = dataclasses.replace(LLAMA_CPP_PYTHON, calls_as_text=None)
+    with ScriptedServer(model, context_window=8192, quirks=quirks) as server:
+        raw = {"model": {"context_window": 8192, "max_retries": 0}}
+        engine = make_engine(make_config(server.base_url, workspace, raw), workspace, store)
+        await engine.start()
+        events: list[p.Event] = []
+        for i in range(8):
+            events += await turn(engine, f"read big.txt again ({i})")
+        await engine.submit(p.Shutdown())
+    assert len(of_type(events, p.TurnComplete)) == 8 and of_type(events, p.Error) == []
+    done = of_type(events, p.CompactionDone)
+    assert len(done) >= 3
+    assert all(d.tokens_after < d.tokens_before for d in done), [
+        (d.tokens_before, d.tokens_after) for d in done
+    ]
+    assert model.summary_caps == [2048] * len(done)
+    sizes = [r.raw_size for r in server.requests if r.body.get("tools")]
+    assert max(sizes) < 8192 * 4  # under the server's window, by its own count
+    assert not [w for w in of_type(events, p.Warning) if w.kind == "retry"]
+
+
+async def test_a_summary_no_smaller_than_what_it_folds_digests_the_tail_or_changes_nothing(
+    store: Store, workspace: Path
+) -> None:
+    """``/compact`` with little to fold and a long (capped) summary: the tool output kept
+    verbatim is folded to a digest as well, in the recorded step (resume sees the same);
+    with no tool output to fold, nothing changes."""
+    (workspace / "big.txt").write_text(
+        "".join(f"{i:04d} the quick brown fox jumps over the lazy dog\n" for i in range(160))
+    )
+    read = ScriptedCall("read_file", json.dumps({"path": "big.txt"}))
+    model = CappedModel(
+        30_000,
+        [
+            ScriptedReply(text="hi"),
+            ScriptedReply(tool_calls=(read,), stall_after_chunks=1, stall_seconds=0.5),
+            ScriptedReply(text="done"),
+            ScriptedReply(text="hi"),
+            ScriptedReply(text="hi again"),
+        ],
+    )
+    raw = {"model": {"context_window": 8192}, "compaction": {"keep_recent_tokens": 50}}
+    with ScriptedServer(model) as server:
+        cfg = make_config(server.base_url, workspace, raw, approval_mode="yolo")
+        engine = make_engine(cfg, workspace, store, interactive=True)
+        await engine.start()
+        await settle(engine, (p.SessionStarted,))
+        await turn(engine, "hello")
+        await engine.submit(p.UserTurn("read big.txt"))
+        assert await asyncio.to_thread(server.wait_for_stall)
+        await engine.submit(p.Compact())  # runs before the request after the read
+        events = await settle(engine)
+        done = of_type(events, p.CompactionDone)
+        assert len(done) == 1 and done[0].tokens_after < done[0].tokens_before
+        sent = server.requests[-1].messages  # the request after the fold
+        assert [m["role"] for m in sent] == ["system", "user", "user", "assistant", "tool"]
+        assert sent[2]["content"].startswith("Summary of earlier conversation (2 turns folded")
+        assert sent[4]["content"].startswith('[tool output folded: read_file {"path": "big.txt"}')
+        live = list(engine.state.history)
+        await engine.submit(p.Shutdown())
+        resumed = make_engine(cfg, workspace, store, resume=store.get_session(engine.state.id))
+        await resumed.start()
+        assert resumed.state.history == live
+        await resumed.submit(p.Shutdown())
+
+        # no tool output to fold: the summary would not make it smaller; nothing changes
+        engine = make_engine(cfg, workspace, store, interactive=True)
+        await engine.start()
+        await settle(engine, (p.SessionStarted,))
+        await turn(engine, prose(1))
+        await turn(engine, prose(2))
+        before = list(engine.state.history)
+        await engine.submit(p.Compact())
+        said = await settle(engine, (p.Warning,))  # and what is queued behind it
+        while not str(said[-1]).startswith("Warning(message='compaction failed"):
+            said += await settle(engine, (p.Warning,))
+        messages = [w.message for w in of_type(said, p.Warning)]
+        assert len(messages) == 2 and messages[0].endswith("; folding 2 turns into a summary")
+        assert messages[1].startswith(
+            "compaction failed: the summary would not make the request smaller ("
+        )
+        assert engine.state.history == before
+        await engine.submit(p.Shutdown())
 
 
 async def test_window_from_endpoint_metadata_or_a_guess_said_once_per_endpoint(

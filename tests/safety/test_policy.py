@@ -229,3 +229,29 @@ def test_protected_beats_allow_rules_and_grants() -> None:
 def test_writes_outside_the_workspace_offer_no_grant_that_could_not_work() -> None:
     decision = ApprovalPolicy().decide(write("/etc/hosts", outside=True))
     assert (decision.action, decision.always_rules) == ("ask", ())
+
+
+# ---------------------------------------------------------------- issue 19: plan mode
+
+
+@pytest.mark.parametrize(
+    "facts",
+    [
+        write("/w/a.py"),
+        terminal("npm test", "npm test"),
+        terminal("rm -rf /", "rm", catastrophic="recursive delete of /"),
+        write("/etc/hosts", outside=True),
+    ],
+)
+def test_plan_mode_refuses_every_write_and_command_whatever_allows_it(facts: CallFacts) -> None:
+    policy = ApprovalPolicy.from_config("plan", ("write_file", "terminal"), ())
+    policy.grant(("terminal:npm test",))
+    decision = policy.decide(facts)
+    assert decision.action == "deny" and decision.reason.startswith("plan mode: ")
+    assert "call exit_plan_mode with your plan" in decision.reason
+
+
+def test_plan_mode_still_reads() -> None:
+    assert ApprovalPolicy(mode="plan").decide(READ).action == "allow"
+    read_command = terminal("ls", "ls", tool_class="read")
+    assert ApprovalPolicy(mode="plan").decide(read_command).action == "allow"

@@ -74,6 +74,10 @@ def entry_text(entry: Entry) -> str:
         args = pretty_arguments(entry.arguments)
         if args:
             parts.append(_indent(args))
+        if entry.agent_calls and entry.finished:  # a task call: what its subagent did
+            tokens = f" ({entry.agent_usage} tokens)" if entry.agent_usage else ""
+            parts.append(f"  ── subagent's calls{tokens} ──")
+            parts.append(_indent("\n".join(entry.agent_calls)))
         output = entry.output if entry.finished else entry.live
         if output.strip():
             parts.append("  ── output ──")
@@ -85,6 +89,20 @@ def entry_text(entry: Entry) -> str:
     if isinstance(entry, NoticeEntry):
         mark = {"error": "✗", "warning": "!"}.get(entry.level, "·")
         return f"{mark} {entry.text}"
+    return ""
+
+
+def search_text(entry: Entry) -> str:
+    """What search looks through: the same words as :func:`entry_text`, without its
+    layout (which costs more than the search itself over a long session)."""
+    if isinstance(entry, UserEntry | NoticeEntry):
+        return entry.text
+    if isinstance(entry, AssistantEntry):
+        return f"{entry.reasoning}\n{entry.text}" if entry.reasoning else entry.text
+    if isinstance(entry, ToolEntry):
+        output = entry.output if entry.finished else entry.live
+        calls = "\n".join(entry.agent_calls)
+        return "\n".join((entry.name, entry.arguments, calls, output, entry.diff))
     return ""
 
 
@@ -112,7 +130,7 @@ class ConversationSearch:
         cached = self._cache.get(key)
         if cached is not None and cached[0] is entry and cached[1] == version:
             return cached[2]
-        text = entry_text(entry).lower()
+        text = search_text(entry).lower()
         self._cache[key] = (entry, version, text)
         return text
 

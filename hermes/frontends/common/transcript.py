@@ -73,6 +73,7 @@ class ToolEntry(Entry):
     expanded: bool = False
     agent: str = ""  # a subagent's call: the task's description
     agent_usage: str = ""  # a task call: its subagent's tokens so far ("↑1.2k ↓40")
+    agent_calls: list[str] = field(default_factory=list)  # a task call: what its subagent did
     duration: float | None = None  # seconds it ran, as the engine measured and stored it
     lines: int = 0  # output lines streamed live (the result may keep only head and tail)
 
@@ -422,7 +423,7 @@ class Transcript:
                 self.add(NoticeEntry(level=level, text=hook_line(ev), kind="hook"), change)
         else:
             self._finish_stream(change)
-            text = f"{ev.event} hook added context:\n{ev.text}"
+            text = f"{ev.hook_event} hook added context:\n{ev.text}"
             self.add(NoticeEntry(text=text, kind="hook"), change)
 
 
@@ -438,7 +439,7 @@ def hook_line(ev: p.HookFinished) -> str:
     took = f"{ev.duration_ms / 1000:.1f} s"
     if ev.duration_ms > SLOW_HOOK_MS:
         took += ", slow"
-    line = f"hook {ev.event} '{ev.command}': {what} ({took})"
+    line = f"hook {ev.hook_event} '{ev.command}': {what} ({took})"
     return f"{line}: {ev.message}" if ev.message and ev.decision else line
 
 

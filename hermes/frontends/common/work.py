@@ -4,8 +4,8 @@
 - ``ApprovalModeChanged``: the status line's mode (and a notice when the engine changed
   it itself: a plan was accepted);
 - ``SubagentEvent``: a child's calls become progress lines of the parent's ``task``
-  call (its live output: "✓ read_file a.txt"), its tokens the call's
-  ``agent_usage``; a call of
+  call (its live output while it runs, and ``agent_calls`` for good: "✓ read_file
+  a.txt"), its tokens the call's ``agent_usage``; a call of
   the child that asks for approval gets an entry of its own, tagged with the task's
   description, answered like any other (its id is the prefixed one the engine routes).
 """
@@ -13,17 +13,18 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from hermes import protocol as p
 from hermes.frontends.common.format import STATE_ICONS, count_tokens_label, key_argument
-from hermes.frontends.common.transcript import (
-    LIVE_MAX_CHARS,
-    Change,
-    NoticeEntry,
-    ToolEntry,
-    Transcript,
-)
 
+if TYPE_CHECKING:  # the transcript calls in here: no import back at run time
+    from hermes.frontends.common.transcript import Change, ToolEntry, Transcript
+
+PROGRESS_MAX_CHARS = 16_000
+"""How much of a task's progress lines is kept (the tail)."""
+MAX_CALL_LINES = 500
+"""Lines of a subagent's calls kept per task call."""
 TODO_MARKS = {"completed": "✓", "in_progress": "▸", "pending": "○"}
 
 
@@ -60,7 +61,7 @@ def apply_work(t: Transcript, ev: p.Event, change: Change) -> None:
         t.status.approval_mode = ev.mode
         change.status = True
         if ev.reason:
-            t.add(NoticeEntry(text=f"{ev.reason}: approval mode {ev.mode}"), change)
+            _merge(change, t.notice(f"{ev.reason}: approval mode {ev.mode}"))
     elif isinstance(ev, p.SubagentEvent):
         _subagent(t, ev, change)
 
@@ -104,8 +105,12 @@ def _arguments(t: Transcript, call_id: str) -> str:
 
 
 def _progress(task: ToolEntry, line: str, change: Change) -> None:
+    """A line of what the subagent did: live while it runs, kept for the expanded block
+    and the transcript view."""
     live = task.live + line + "\n"
-    task.live = live[-LIVE_MAX_CHARS:]
+    task.live = live[-PROGRESS_MAX_CHARS:]
+    if len(task.agent_calls) < MAX_CALL_LINES:
+        task.agent_calls.append(line)
     change.updated.append(task)
 
 

@@ -14,6 +14,7 @@ from rich.panel import Panel
 from rich.text import Text
 
 from hermes import protocol as p
+from hermes.frontends.common.attachments import split
 from hermes.frontends.common.format import (
     STATE_ICONS,
     describe,
@@ -26,6 +27,7 @@ from hermes.frontends.common.format import (
     render_markdown,
     short_rule,
 )
+from hermes.frontends.common.output_view import summarize
 from hermes.frontends.common.transcript import ToolEntry, Transcript, hook_line
 
 LIVE_LINES_MAX = 40
@@ -47,6 +49,7 @@ class PlainRenderer:
         self._live_partial: dict[str, str] = {}
         self.todos_shown: tuple[p.TodoItem, ...] = ()  # the to-do list as last printed
         self.child_calls: dict[str, str] = {}  # subagents' calls: prefixed id -> arguments
+        self.child_usage: dict[str, str] = {}  # subagents' tokens by task call id
 
     # ------------------------------------------------------------------ events
 
@@ -64,10 +67,11 @@ class PlainRenderer:
                     line.append(" · ", "dim")
                 line.append("/help for commands", "dim")
                 c.print(line)
-            case p.UserMessage() if ev.replay:
-                c.print(Text("› " + ev.text, "bold"))
             case p.UserMessage():
-                c.print(Text("› " + ev.text + "   (delivered)", "bold"))
+                typed, chips = split(ev.text)  # attachments as their paths, not their text
+                c.print(Text("› " + typed + ("" if ev.replay else "   (delivered)"), "bold"))
+                for chip in chips:
+                    c.print(Text(f"  @ {chip.label}", "dim"))
             case p.AssistantDelta():
                 self._stream(ev.text)
             case p.AssistantMessage():
@@ -82,11 +86,10 @@ class PlainRenderer:
             case p.ApprovalRequested():
                 self._flush_all()
                 c.print(self.approval_panel(ev))
-            case p.ApprovalResolved() if ev.by == "user":
+            case p.ApprovalResolved() if ev.by == "user" and ev.decision in ("once", "always"):
                 said = {"once": "approved once", "always": "approved for this session"}
-                c.print(Text("  " + said.get(ev.decision, "denied"), "dim italic"))
-            case p.ApprovalResolved() if ev.decision == "deny":
-                c.print(Text(f"  {ev.reason}", "red"))
+                c.print(Text("  " + said[ev.decision], "dim italic"))
+            # A denial is said once, by the call's own line ("denied") and its reason.
             case p.Warning() if ev.kind == "retry":
                 self._pending = ""
                 self._streamed = False
@@ -109,7 +112,7 @@ class PlainRenderer:
                 c.print(Text(f"· {hook_line(ev)}", "yellow" if ev.decision else "dim"))
             case p.HookContext():
                 self._flush_all()
-                c.print(Text(f"· {ev.event} hook added context: {ev.text}", "dim"))
+                c.print(Text(f"· {ev.hook_event} hook added context: {ev.text}", "dim"))
             case p.UndoDone() | p.RewindDone():
                 c.print(Text(describe(ev), "cyan"))
             case p.TodoUpdated() | p.ApprovalModeChanged() | p.SubagentEvent():
@@ -201,26 +204,36 @@ class PlainRenderer:
             state += f" · +{added} -{removed}"
         name = tool.name or ev.name
         self.console.print(self._tool_line(ev.call_id, name, tool.arguments, state, style))
-        body = self._result_body(ev, name, streamed)
+        body = self._result_body(ev, name, streamed, tool.lines)
         if body is not None:
             self.console.print(Padding(body, (0, 0, 0, 4)))
 
-    def _result_body(self, ev: p.ToolCallEnd, name: str, streamed: int) -> RenderableType | None:
+    def _result_body(
+        self, ev: p.ToolCallEnd, name: str, streamed: int, lines: int = 0
+    ) -> RenderableType | None:
         if ev.diff and ev.status == "done":
             return diff_text(ev.diff, DIFF_LINES)
         output = ev.output.strip()
         if not output:
             return None
+        if ev.status in ("denied", "cancelled"):  # why, in one line
+            return Text(output.splitlines()[0], "dim")
+        if streamed > LIVE_LINES_MAX:  # the head was shown live: now the tail, and where it all is
+            summary = summarize(ev.output, PREVIEW_LINES, lines)
+            text = Text(summary.more_line() + "\n", "dim italic")
+            text.append("\n".join(summary.tail), "red" if ev.status == "failed" else "dim")
+            return text
+        if streamed:
+            return None  # the user saw it live
         if ev.status != "done":
             return Text(
                 "\n".join(output.splitlines()[:PREVIEW_LINES]),
                 "red" if ev.status == "failed" else "dim",
             )
-        if streamed:
-            return None  # the user saw it live
         if name == "terminal":
-            lines = output.splitlines()
-            return Text("\n".join(lines[-PREVIEW_LINES:]), "dim")
+            summary = summarize(ev.output, PREVIEW_LINES, lines)
+            more = summary.more_line()
+            return Text((more + "\n" if more else "") + "\n".join(summary.tail), "dim")
         return Text(output_summary(ev.output), "dim italic")
 
     def approval_panel(self, ev: p.ApprovalRequested) -> Panel:

@@ -34,6 +34,7 @@ from rich.text import Text
 from hermes import protocol as p
 from hermes.engine.engine import Engine
 from hermes.engine.startup import Setup, StartupError
+from hermes.frontends.common.attachments import expand
 from hermes.frontends.common.clipboard import osc52, tmux_buffer, wrapped_osc52
 from hermes.frontends.common.commands import Choice, SlashCommands
 from hermes.frontends.common.complete import path_completions, slash_completions, workspace_files
@@ -47,6 +48,7 @@ from hermes.frontends.common.format import (
     usage_label,
 )
 from hermes.frontends.common.input_history import InputHistory
+from hermes.frontends.common.local_state import first_time
 from hermes.frontends.common.sessions import (
     Launcher,
     SessionRow,
@@ -174,7 +176,12 @@ class PlainRepl:
                 await self.handle_line(text)
             # Also after SIGTERM, SIGHUP or SIGQUIT: shutting down interrupts the turn, so
             # commands' process groups are killed and every call's status is recorded.
+            kept = bool(self.engine.state.history)
             await self.stop_engine()
+        if kept:
+            self.console.print(
+                Text(f"resume this session: hermes --resume {self.engine.state.id}", "dim")
+            )
         return signals.exit_code or 0
 
     def _stop_signal(self, signum: int) -> None:
@@ -199,9 +206,15 @@ class PlainRepl:
         await self.send(text)
 
     async def send(self, text: str) -> None:
-        """Send a user message (queued by the engine while a turn runs)."""
+        """Send a user message (queued by the engine while a turn runs); ``@path``
+        attaches that file."""
         busy = self.engine.busy
-        await self.engine.submit(p.UserTurn(text))
+        expanded = await asyncio.to_thread(expand, text, self.engine.state.workspace)
+        for problem in expanded.problems:
+            self.say(problem, "warning")
+        for chip in expanded.chips:
+            self.console.print(Text(f"  @ {chip.label}", "dim"))
+        await self.engine.submit(p.UserTurn(expanded.text))
         if busy:
             self.queued.append(text)
             self.console.print(f"[yellow]queued[/] [dim]{len(self.queued)} message(s)[/]")
@@ -226,6 +239,9 @@ class PlainRepl:
         try:
             await engine.start()
             async for event in engine.events():
+                if isinstance(event, p.Warning) and event.kind == "context_window":
+                    if not first_time(event.message):  # said once, not every session
+                        continue
                 self.transcript.apply(event)
                 if isinstance(event, p.TurnStarted | p.UserMessage) and not getattr(
                     event, "replay", False

@@ -16,7 +16,7 @@ from rich.text import Text
 
 from hermes import protocol as p
 from hermes.frontends.common.format import STATE_ICONS, key_argument, render_markdown
-from hermes.frontends.common.work import todo_counts, todo_lines
+from hermes.frontends.common.work import todo_counts, todo_lines, usage_label
 
 if TYPE_CHECKING:
     from hermes.frontends.plain.render import PlainRenderer
@@ -90,5 +90,10 @@ def _subagent(r: PlainRenderer, ev: p.SubagentEvent) -> None:
         if not inner.ok:
             line.append(f"  {inner.status}", "red")
         c.print(line)
+    elif isinstance(inner, p.TokenUsage):
+        r.child_usage[ev.call_id] = usage_label(inner)
+    elif isinstance(inner, p.TurnComplete):
+        usage = r.child_usage.pop(ev.call_id, "")
+        c.print(tag + Text("finished" + (f" · {usage} tokens" if usage else ""), "dim"))
     elif isinstance(inner, p.TurnAborted):
         c.print(tag + Text(f"■ stopped: {inner.reason}", "yellow"))

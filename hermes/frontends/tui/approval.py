@@ -125,7 +125,6 @@ class ApprovalBar(Vertical):
             return Group(
                 Text("The plan is ready. Accept it and leave plan mode?", style="bold"),
                 Markdown(r.preview),
-                Text("y accepts · n keeps planning (or type feedback) · Esc stops", style="dim"),
             )
         parts: list[RenderableType] = [self._title()]
         preview = r.preview
@@ -154,16 +153,17 @@ class ApprovalBar(Vertical):
                 "(what you type goes to the input)",
                 style="italic yellow",
             )
+        plan = r.name == "exit_plan_mode"  # hermes.engine.plan: accept, or keep planning
         keys = Text("press y / a / n:  ", style="bold")
         keys.append(" y ", style="reverse bold green")
-        keys.append(" once   ")
+        keys.append(" accept   " if plan else " once   ")
         if r.always_rules and not r.catastrophic:
             keys.append(" a ", style="reverse bold cyan")
             workspace = str(getattr(self.app, "workspace", ""))
             rules = ", ".join(short_rule(rule, workspace) for rule in r.always_rules)
             keys.append(f" always this session: {rules}   ")
         keys.append(" n ", style="reverse bold red")
-        keys.append(" deny   ")
+        keys.append(" keep planning (or type feedback)   " if plan else " deny   ")
         keys.append(" esc ", style="reverse bold")
         keys.append(" deny + stop turn", style="")
         keys.append("   (Enter does nothing here)", style="dim")

@@ -18,7 +18,7 @@ from hermes.frontends.common import local_state
 from hermes.frontends.common.attachments import expand
 from hermes.frontends.common.clipboard import clean_selection
 from hermes.frontends.common.modes import next_mode
-from hermes.frontends.common.transcript import UserEntry
+from hermes.frontends.common.transcript import NoticeEntry, UserEntry
 from hermes.frontends.common.welcome import (
     Welcome,
     WelcomeEntry,
@@ -302,7 +302,10 @@ class Controls:
                 break
         if cut is None:
             return
+        said = entries[-1] if isinstance(entries[-1], NoticeEntry) else None  # the rewind's
         del entries[cut:]
+        if said is not None:
+            entries.append(said)
         app.transcript.current = None
         await app.conversation.reset()
         app.conversation.added()

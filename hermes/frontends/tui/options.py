@@ -15,7 +15,9 @@ class AppOptions:
 
     clock: Callable[[], float] = time.monotonic
     now: Callable[[], float] = time.time
-    approval_arm_seconds: float = 0.25
+    # An approval takes keys only this long after it appeared AND after the last keystroke:
+    # longer than the pauses of ordinary typing, so typed text never answers it.
+    approval_arm_seconds: float = 0.75
     quit_window: float = 2.0
     cursor_blink: bool = True
     tune_gc: bool = True  # process-wide: off where many apps share a process (tests)

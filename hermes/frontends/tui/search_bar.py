@@ -23,26 +23,6 @@ from hermes.frontends.tui.conversation import Conversation
 class SearchBar(Horizontal):
     """The search field and ``3 of 17``."""
 
-    DEFAULT_CSS = """
-    SearchBar {
-        height: 1;
-        background: $panel;
-        padding: 0 1;
-    }
-    SearchBar > Input {
-        width: 1fr;
-        height: 1;
-        border: none;
-        padding: 0;
-        background: $panel;
-    }
-    SearchBar > .search-count {
-        width: auto;
-        height: 1;
-        color: $text-muted;
-    }
-    """
-
     class Closed(Message):
         """Esc: the bar is gone; the input takes the keys again."""
 

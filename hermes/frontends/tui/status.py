@@ -34,11 +34,6 @@ class StatusBar(Static):
             self.show(*self._last)
 
 
-def sandbox_style(label: str) -> str:
-    """Red when commands run unconfined ("NO SANDBOX", "sandbox off"), else quiet."""
-    return "dim green" if label.startswith("sandboxed") else "bold red"
-
-
 class QueuedLine(Static):
     """Messages sent while the agent works, until the engine delivers them."""
 

@@ -197,6 +197,9 @@ class ToolBlock(Vertical, Block):
             return _tail(e.live, LIVE_LINES, e.lines) if e.live else None
         if not e.finished:
             return None
+        if e.agent_calls and e.expanded:  # a task: what its subagent did, then its answer
+            calls = Text("\n".join(e.agent_calls) + "\n", style="dim")
+            return calls + _head(e.output, EXPANDED_MAX_LINES, "", "")
         if e.diff and e.state == "done":
             return diff_text(e.diff, None if e.expanded else DIFF_PREVIEW_LINES)
         output = e.output

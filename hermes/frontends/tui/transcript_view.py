@@ -39,17 +39,6 @@ class TranscriptView(Screen[None]):
         background: $panel;
         padding: 0 1;
     }
-    TranscriptView > TextArea {
-        height: 1fr;
-        border: none;
-        padding: 0 1;
-    }
-    TranscriptView > #transcript-search {
-        height: 1;
-        border: none;
-        padding: 0 1;
-        background: $panel;
-    }
     """
     BINDINGS = [
         Binding("escape", "close", "Close", show=False),

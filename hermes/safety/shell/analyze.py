@@ -307,7 +307,7 @@ class _Walker:
                 continue
             why = protected_lexical(Path(word))
             for path in [] if why else self._absolute(word):
-                why = protected_reason(path, home)
+                why = protected_reason(path, home, self.ctx.env if self.ctx else None)
                 if why:
                     break
             if why:
@@ -489,6 +489,16 @@ class _Walker:
         if prog == "cd" and self.ctx is not None and "/" not in run[0]:
             return self.change_dir(list(run[1:]))
         verdict = judge(run)
+        if verdict is None and self.ctx is not None:
+            if "/" not in run[0] and prog not in _BUILTINS:
+                verdict = self.ctx.program_problem(prog)
+            startup = self.ctx.env.get("BASH_ENV") or self.ctx.env.get("ENV")
+            if (
+                verdict is None
+                and startup
+                and (not os.path.isabs(startup) or self.ctx.may_be_inside(Path(startup)))
+            ):
+                verdict = f"BASH_ENV={startup} is a workspace file bash runs first"
         if verdict is None and prog == "git" and self.ctx is not None:
             for cwd in list(self.cwds):
                 problem = git_config_problem(run, cwd, self.ctx)
@@ -707,6 +717,8 @@ class _Walker:
         return bool(paths) and all(self.ctx.inside(p) for p in paths)
 
 
+# bash builtins on the read-only list: found before any $PATH lookup.
+_BUILTINS = frozenset({"echo", "printf", "pwd", "test", "[", "true", "false", "type", "command"})
 _WRITERS = frozenset(
     (
         "cp mv ln install rm rmdir mkdir touch chmod chown chgrp tee truncate rsync unlink "

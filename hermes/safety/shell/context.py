@@ -67,6 +67,29 @@ class ShellContext:
         normalising file system (for checks that make things stricter)."""
         return self.inside(path) or within(real(path), self.workspace)
 
+    def path_dirs(self) -> list[str]:
+        """The entries of ``$PATH``, in order ("" for an empty entry, which means ".")."""
+        value = self.env.get("PATH")
+        return value.split(os.pathsep) if value else []
+
+    def program_problem(self, name: str) -> str | None:
+        """Why the program bash would find for ``name`` (a word without ``/``) may be one
+        the workspace supplies: a relative ``$PATH`` entry, or a match inside the
+        workspace. Builtins are not looked up and never reach here."""
+        for entry in self.path_dirs():
+            if not entry or not os.path.isabs(entry):
+                return f"$PATH has a relative entry ({entry or 'empty'}): {name} may be a workspace file"
+            candidate = Path(entry) / name
+            try:
+                found = candidate.is_file() and os.access(candidate, os.X_OK)
+            except OSError:
+                found = False
+            if found:
+                if self.may_be_inside(candidate):
+                    return f"{name} would run {candidate}, a file inside the workspace"
+                return None
+        return None
+
     def globs_predictable(self) -> bool:
         """Whether bash will expand globs with its defaults."""
         return not any(self.env.get(name) for name in GLOB_AFFECTING_ENV)

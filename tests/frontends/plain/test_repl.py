@@ -9,6 +9,7 @@ import io
 import json
 import os
 import re
+import signal
 import subprocess
 import sys
 from collections.abc import AsyncIterator, Callable
@@ -24,6 +25,7 @@ from hermes.cli.main import build_parser
 from hermes.frontends.common.input_history import InputHistory
 from hermes.frontends.common.sessions import Launcher
 from hermes.frontends.plain.repl import PlainRepl
+from hermes.store.sessions import Store
 from hermes.testing.scripted.server import ScriptedServer
 from hermes.testing.scripted.types import ScriptedCall, ScriptedReply
 
@@ -42,6 +44,7 @@ def call(name: str, cid: str, **args: object) -> ScriptedCall:
 class Harness:
     def __init__(self, repl: PlainRepl, pipe: PipeInput, buf: io.StringIO) -> None:
         self.repl, self.pipe, self.buf = repl, pipe, buf
+        self.task: asyncio.Task[int] | None = None  # the running REPL; its result: exit code
 
     def out(self) -> str:
         return self.buf.getvalue()
@@ -86,7 +89,9 @@ async def plain(
             patch=False,
         )
         tasks.append(asyncio.create_task(repl.run(pick=launcher.wants_picker)))
-        return Harness(repl, pipe, buf)
+        harness = Harness(repl, pipe, buf)
+        harness.task = tasks[-1]
+        return harness
 
     yield start
     for pipe, task in zip(pipes, tasks, strict=True):
@@ -276,3 +281,60 @@ def test_plain_without_a_terminal_points_at_p(workspace: Path, hermes_home: Path
     )
     assert run.returncode == 2
     assert "-p" in run.stderr and "stdin is not one" in run.stderr and run.stdout == ""
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT])
+async def test_a_stop_signal_interrupts_records_and_quits_with_128_plus(
+    sig: signal.Signals,
+    plain: Callable[..., Harness],
+    server: ScriptedServer,
+    workspace: Path,
+    hermes_home: Path,
+) -> None:
+    """Issue 15, finding 9, delivered for real to this process while a command runs."""
+    script = "echo $$ > shell.pid; sleep 300 & echo $! > child.pid; echo started; wait"
+    server.add(ScriptedReply(tool_calls=(call("terminal", "t1", command=script),)))
+    # $$ and $! are host PIDs only outside the sandbox's PID namespace.
+    h = plain("--approval-mode", "yolo", "--no-sandbox")
+    h.send("run it\r")
+    await h.wait_for(lambda: (workspace / "child.pid").exists() and "started" in h.out())
+    pids = [int((workspace / f).read_text()) for f in ("shell.pid", "child.pid")]
+    session = h.repl.engine.state.id
+    assert signal.getsignal(sig) not in (signal.SIG_DFL, signal.SIG_IGN, None)
+    os.kill(os.getpid(), sig)
+    assert h.task is not None
+    assert await asyncio.wait_for(h.task, 30) == 128 + sig
+    assert f"stopped by {sig.name}" in h.out()
+    assert not any(_alive(pid) for pid in pids)
+    store = Store(hermes_home / "hermes.db")
+    try:
+        assert store.call_states(session)["t1"].status == "interrupted"
+    finally:
+        store.close()
+
+
+def _alive(pid: int) -> bool:
+    """Exists and is not a zombie."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().split(")")[-1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+async def test_the_toolbar_marks_usage_the_server_did_not_report(
+    plain: Callable[..., Harness], server: ScriptedServer
+) -> None:
+    """Finding 5: counted by hermes when the server sends no usage, shown with "≈"."""
+    server.add(ScriptedReply(text="counted here", usage=None))
+    h = plain()
+    assert "≈" not in h.repl._toolbar()
+    h.send("hello\r")
+    await h.wait_for(lambda: "counted here" in h.out())
+    await h.idle()
+    toolbar = h.repl._toolbar()
+    assert " · ctx ≈" in toolbar and " · ≈↑" in toolbar

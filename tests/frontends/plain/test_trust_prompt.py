@@ -48,7 +48,7 @@ class Harness:
 
     async def started(self) -> None:
         """The question is answered and the session's engine runs."""
-        await self.wait_for(lambda: self.repl._consumer is not None)
+        await self.wait_for(lambda: self.repl.transcript.status.session_id != "")
 
 
 @pytest.fixture
@@ -109,7 +109,7 @@ async def test_enter_never_trusts_then_y_reopens_with_the_config(
     assert h.out().splitlines() == question_lines(workspace)
     h.pipe.send_text("\rq")  # Enter, and a key that means nothing here
     await h.wait_for(lambda: ENTER_HINT in h.out())
-    assert TrustStore().records() == [] and h.repl._consumer is None
+    assert TrustStore().records() == [] and h.repl.transcript.status.session_id == ""
     h.pipe.send_text("y")
     await h.started()
     assert h.out().splitlines()[4:6] == [

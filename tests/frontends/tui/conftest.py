@@ -55,14 +55,14 @@ def make_app(server: ScriptedServer, workspace: Path, hermes_home: Path) -> Iter
         launcher = Launcher(args)
         launcher.check()
         setup = None if deferred else launcher.first()
-        opts = AppOptions(
-            clock=lambda: 0.0,
-            approval_arm_seconds=0.0,
-            cursor_blink=False,
-            tune_gc=False,
-            history=InputHistory(hermes_home / "input_history"),
-            **options,
-        )
+        defaults: dict[str, Any] = {
+            "clock": lambda: 0.0,
+            "approval_arm_seconds": 0.0,
+            "cursor_blink": False,
+            "tune_gc": False,
+            "history": InputHistory(hermes_home / "input_history"),
+        }
+        opts = AppOptions(**{**defaults, **options})  # a test may set any of them
         return HermesApp(
             setup,
             launcher=launcher,

@@ -109,7 +109,9 @@ async def test_new_and_clear_and_quit(server: ScriptedServer, make_app: MakeApp)
         await wait_for(pilot, lambda: "first session answer" not in screen_text(app))
         await send(pilot, "/new")
         await wait_for(pilot, lambda: app.engine.state.id != first_id)
-        assert screen_text(app).strip() == ""
+        shown = screen_text(app)
+        assert "› hello" not in shown and "first session answer" not in shown
+        assert "workspace" in shown  # the first screen again, for the new session
         store = app.setup.store
         assert store.get_session(first_id).message_count == 2
         await send(pilot, "/quit")

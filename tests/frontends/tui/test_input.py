@@ -7,7 +7,7 @@ from pathlib import Path
 from textual import events
 
 from hermes.frontends.tui.input_box import CompletionMenu, PromptInput
-from hermes.frontends.tui.status import QueuedLine
+from hermes.frontends.tui.pending import PendingList
 from hermes.testing.scripted.server import ScriptedServer
 from hermes.testing.scripted.types import ScriptedReply
 from tests.frontends.tui.conftest import SIZE, MakeApp, _text_of, screen_text, type_text, wait_for
@@ -87,7 +87,7 @@ async def test_typing_while_the_agent_works_is_queued_then_delivered(
         await send(pilot, "start")
         await wait_for(pilot, lambda: app.engine.busy and server.stalls >= 1)
         await send(pilot, "also this")
-        queued = app.query_one(QueuedLine)
+        queued = app.query_one(PendingList)
         assert queued.display and "also this" in _text_of(queued)
         await wait_for(pilot, lambda: "and your follow-up too" in screen_text(app))
         assert not queued.display

@@ -121,7 +121,6 @@ async def test_a_childs_approval_is_answered_in_the_parent_screen(
         task_entry = next(e for e in app.transcript.entries if getattr(e, "call_id", "") == "t1")
         assert task_entry.state == "done" and task_entry.output == "made.txt exists now."  # type: ignore[attr-defined]
         assert task_entry.agent_usage.startswith("↑")  # type: ignore[attr-defined]
-        assert "✓ terminal  touch made.txt" not in task_entry.live  # progress: while it ran
 
 
 async def test_esc_stops_the_parent_and_every_child(

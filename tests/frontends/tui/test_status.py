@@ -45,3 +45,23 @@ async def test_a_running_hook_shows_in_the_status_bar(
         assert f"hook UserPromptSubmit '{hook}': ok (" in shown
         assert "UserPromptSubmit hook added context:\non call: alice" in shown
         assert "hook running" not in _status(app)
+
+
+async def test_usage_the_server_did_not_report_is_shown_as_an_estimate(
+    server: ScriptedServer, make_app: MakeApp
+) -> None:
+    """Finding 5: llama-cpp-python sends no usage when streaming; the meter shows hermes'
+    own count marked "≈", never a bare 0."""
+    server.add(ScriptedReply(text="counted here", usage=None), ScriptedReply(text="reported"))
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await type_text(pilot, "hello")
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: "counted here" in screen_text(app))
+        await wait_for(pilot, lambda: "≈↑" in _status(app))
+        status = _status(app)
+        assert "ctx ≈" in status and "≈↑0 " not in status
+        await type_text(pilot, "again")
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: "reported" in screen_text(app))
+        assert "≈↑" in _status(app)  # the session's totals still hold an estimate

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from pathlib import Path
+
 from textual.app import App, ComposeResult
 
 from hermes import protocol as p

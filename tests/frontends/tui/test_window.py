@@ -26,7 +26,8 @@ async def test_long_session_mounts_a_window_and_scrolls_through_history(
     app = make_app("--resume", sid)
     async with app.run_test(size=SIZE) as pilot:
         conv = app.conversation
-        await wait_for(pilot, lambda: len(app.transcript.entries) == 1500 and conv.hi == 1500)
+        # 1,500 entries of history after the first screen's
+        await wait_for(pilot, lambda: len(app.transcript.entries) == 1501 and conv.hi == 1501)
         assert conv.hi - conv.lo <= WINDOW + BATCH
         assert len(conv.children) == conv.hi - conv.lo
         assert "question 499" in screen_text(app)

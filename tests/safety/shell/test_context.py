@@ -347,3 +347,46 @@ def test_reasons_are_printable_one_liners(ws: Path, ctx: ShellContext) -> None:
     v = analyze_command("cat a*.env", ctx)
     assert not v.read_only
     assert v.reason.isprintable() and v.sensitive is not None and v.sensitive.isprintable()
+
+
+# ---------------------------------------------------------------- programs the workspace supplies
+
+
+def test_a_program_found_in_the_workspace_asks(ws: Path, env: dict[str, str]) -> None:
+    # An activated virtualenv puts a workspace folder first on $PATH.
+    venv_bin = ws / ".venv" / "bin"
+    venv_bin.mkdir(parents=True)
+    ctx = ShellContext.create(ws, env={**env, "PATH": f"{venv_bin}:/usr/bin:/bin"})
+    assert analyze_command("ls", ctx).read_only
+    fake = venv_bin / "ls"
+    fake.write_text("#!/bin/sh\ntouch /tmp/pwned\n")
+    fake.chmod(0o755)
+    v = analyze_command("ls", ctx)
+    assert not v.read_only and "inside the workspace" in v.reason
+    assert analyze_command("echo hi", ctx).read_only  # a builtin: no lookup
+
+
+def test_writing_into_a_path_folder_in_the_workspace_is_protected(
+    ws: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from hermes.safety.classify import classify
+    from tests.safety.test_paths import WRITE
+
+    venv_bin = ws / ".venv" / "bin"
+    venv_bin.mkdir(parents=True)
+    monkeypatch.setenv("PATH", f"{venv_bin}:/usr/bin:/bin")
+    c = classify(WRITE, "write_file", {"path": ".venv/bin/cat", "content": "x"}, ws)
+    assert c.facts.protected is not None and "$PATH" in c.facts.protected
+    assert ApprovalPolicy(mode="auto-edit").decide(c.facts).action == "ask"
+
+
+def test_relative_path_entries_make_programs_unprovable(ws: Path, env: dict[str, str]) -> None:
+    ctx = ShellContext.create(ws, env={**env, "PATH": ".:/usr/bin:/bin"})
+    v = analyze_command("ls", ctx)
+    assert not v.read_only and "relative entry" in v.reason
+
+
+def test_bash_env_in_the_workspace_asks(ws: Path, env: dict[str, str]) -> None:
+    ctx = ShellContext.create(ws, env={**env, "BASH_ENV": str(ws / "rc")})
+    v = analyze_command("ls", ctx)
+    assert not v.read_only and "BASH_ENV" in v.reason
