@@ -746,7 +746,7 @@ WORKSPACE_RULES: dict[str, tuple[WorkspaceRule, str]] = {
     **{f"hooks.{event}": ("loosen", f"runs these commands on {event}") for event in HOOK_EVENTS},
 }
 UNCLASSIFIED: tuple[WorkspaceRule, str] = ("loosen", "not known to be safe in an untrusted folder")
-_MODE_STRICTNESS = ("ask", "auto-edit", "auto", "yolo")  # strictest first
+_MODE_STRICTNESS = ("plan", "ask", "auto-edit", "auto", "yolo")  # strictest first
 _STRICTNESS_ORDERS = (  # each strictest first; a "stricter" key uses the one holding both
     _MODE_STRICTNESS,
     ("read-only", "workspace-write", "off"),  # sandbox.mode

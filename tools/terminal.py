@@ -337,8 +337,8 @@ def terminal(ctx: ToolContext, args: Mapping[str, Any]) -> ToolResult:
     background = False
     escaped: list[str] = []  # outside the group, still holding the output: maybe running
     try:
-        while proc.poll() is None:
-            if ctx.cancel.wait(POLL_SECONDS):
+        while not _exited(proc, POLL_SECONDS):  # noticed at once, not at the next poll
+            if ctx.cancel.is_set():
                 reason = "interrupted"
                 break
             if time.monotonic() - started >= timeout:
@@ -382,6 +382,15 @@ def terminal(ctx: ToolContext, args: Mapping[str, Any]) -> ToolResult:
         full_output_path=str(capture.path) if capture.path else None,
         sandbox_blocked=blocked,
     )
+
+
+def _exited(proc: subprocess.Popen[bytes], within: float) -> bool:
+    """Whether ``proc`` exits within ``within`` seconds (woken by its exit, not a timer)."""
+    try:
+        proc.wait(within)
+    except subprocess.TimeoutExpired:
+        return False
+    return True
 
 
 def _sandbox(ctx: ToolContext) -> Sandbox | None:

@@ -86,10 +86,8 @@ def _todo_read(ctx: ToolContext, args: Mapping[str, Any]) -> ToolResult:
 TODO_WRITE = ToolSpec(
     name="todo_write",
     description=(
-        "Replace the session's to-do list, which the user sees. Use it for work with "
-        "several steps: write the steps, keep exactly one in_progress (the one you are "
-        "doing now), mark each completed as soon as it is done, and add steps you discover. "
-        "Send the whole list each time."
+        "Replace the session's to-do list, which the user sees, for work of several steps: "
+        "the whole list each time, one item in_progress, each completed once done."
     ),
     parameters={
         "type": "object",
@@ -118,7 +116,7 @@ TODO_WRITE = ToolSpec(
 TODO_READ = ToolSpec(
     name="todo_read",
     description="Read the session's to-do list.",
-    parameters={"type": "object", "properties": {}, "additionalProperties": False},
+    parameters={"type": "object", "properties": {}, "required": [], "additionalProperties": False},
     tool_class="read",
     handler=_todo_read,
 )

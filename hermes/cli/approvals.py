@@ -67,6 +67,7 @@ def _session_grants(session: str) -> tuple[str, list[str]]:
 
 
 def cmd_list(args: argparse.Namespace) -> int:
+    """``hermes approvals list``: rules from the config files (and a session's grants)."""
     from hermes.store.sessions import StoreError
 
     try:
@@ -90,6 +91,7 @@ def cmd_list(args: argparse.Namespace) -> int:
 
 
 def cmd_revoke(args: argparse.Namespace) -> int:
+    """``hermes approvals revoke RULE``: from the workspace config, or a session's grants."""
     from hermes.store.sessions import StoreError, open_store
 
     try:

@@ -14,6 +14,7 @@
 from __future__ import annotations
 
 import asyncio
+import weakref
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
@@ -25,6 +26,7 @@ from hermes.model.endpoint import (
     is_local_endpoint,
     load_record,
     lookup_window,
+    profile_key,
     save_record,
 )
 
@@ -114,6 +116,32 @@ async def ensure_window(state: SessionState) -> int:
     if es.known or es.asked or config.provider == "local":
         return es.effective
     es.asked = True
+    # One lookup per endpoint at a time in this process: the sessions of a batch wait
+    # here before their first request, so none streams while the endpoint is asked.
+    async with _lookup_lock(config.base_url, config.name):
+        fresh = await asyncio.to_thread(load_record, config.base_url, config.name)
+        if fresh.window_checked:  # asked meanwhile, by another session
+            es.record = fresh
+            if fresh.context_window:
+                es.window, es.known = fresh.context_window, True
+                return es.effective
+        return await _ask_endpoint(state, es)
+
+
+_LOCKS: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[str, asyncio.Lock]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def _lookup_lock(base_url: str, model: str) -> asyncio.Lock:
+    """The lock of one endpoint and model on the running loop."""
+    locks = _LOCKS.setdefault(asyncio.get_running_loop(), {})
+    return locks.setdefault(profile_key(base_url, model), asyncio.Lock())
+
+
+async def _ask_endpoint(state: SessionState, es: EndpointState) -> int:
+    """Ask the endpoint (unless it was asked before) and say once when nothing is known."""
+    config = state.model.config
     record = es.record
     reason = "its /models, /props and /api/show give none"
     if not record.window_checked:

@@ -30,12 +30,13 @@ import dataclasses
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, cast
+from typing import Any, cast
 
 from hermes import protocol as p
-from hermes.engine import memory_hooks
+from hermes.engine import checkpoint_hooks, memory_hooks
 from hermes.engine.agents import SUBAGENT_PREAMBLE, AgentCatalog, AgentDef
 from hermes.engine.resume import restore, run_pending
+from hermes.engine.state import SessionState
 from hermes.engine.todos import ToolSession
 from hermes.engine.turn import run_turn
 from hermes.execution.executor import PreparedCall, TurnAbort
@@ -44,9 +45,6 @@ from hermes.execution.spec import ToolContext, ToolError, ToolRegistry, ToolResu
 from hermes.messages import ToolCall
 from hermes.store.children import ChildLink, child_for_call, create_child
 from hermes.store.sessions import SessionRecord, StoredMessage
-
-if TYPE_CHECKING:
-    from hermes.engine.state import SessionState
 
 MAX_REQUESTS = 25
 """Model requests one subagent may make (never more than the session's max_turns)."""
@@ -213,8 +211,6 @@ async def run_task(ctx: ToolContext, args: Mapping[str, Any], catalog: AgentCata
 
 async def _checkpoint(parent: SessionState, ctx: ToolContext, args: Mapping[str, Any]) -> None:
     """A workspace checkpoint in the parent's turn before a writing subagent starts."""
-    from hermes.engine import checkpoint_hooks
-
     call = ToolCall(ctx.call_id, "task", json.dumps(dict(args), ensure_ascii=False))
     await checkpoint_hooks.before_call(parent, PreparedCall(0, call, None, None, "exec"))
 
@@ -222,7 +218,9 @@ async def _checkpoint(parent: SessionState, ctx: ToolContext, args: Mapping[str,
 class Child:
     """One subagent run: its session state, wired to the parent."""
 
-    def __init__(self, parent: SessionState, call_id: str, agent: AgentDef, description: str):
+    def __init__(
+        self, parent: SessionState, call_id: str, agent: AgentDef, description: str
+    ) -> None:
         self.parent = parent
         self.call_id = call_id
         self.agent = agent
@@ -245,8 +243,6 @@ class Child:
         return f"{self.agent.prompt}\n\n{where}".strip()
 
     def _state(self, record: SessionRecord) -> SessionState:
-        from hermes.engine.state import SessionState
-
         parent = self.parent
         config = parent.config
         config = dataclasses.replace(

@@ -5,7 +5,9 @@ that describe failures. The manager in :mod:`hermes.mcp.client` drives these."""
 from __future__ import annotations
 
 import asyncio
+import errno
 import logging
+import os
 import re
 from collections.abc import Mapping
 from contextlib import AsyncExitStack
@@ -185,6 +187,8 @@ async def open_transport(
             box = open_sandbox(sandbox, workspace, network=server.sandbox.network)
         except SandboxError as exc:
             raise McpSetupError(str(exc)) from exc
+        if box.confined:
+            _check_program(argv[0], cwd, {**environ, **env})  # said here, not by the wrapper
         argv = box.command(argv, Path(cwd))
     conn.proc = StdioServerProcess(on_close=conn.wake.set)
     return stdio_transport(
@@ -194,6 +198,17 @@ async def open_transport(
         proc=conn.proc,
         passthrough=tuple(server.env),  # what the server's own settings name, by name
     )
+
+
+def _check_program(program: str, cwd: str, env: Mapping[str, str]) -> None:
+    """FileNotFoundError (as starting it unwrapped would raise) when ``program`` is not
+    there: wrapped in a sandbox, a missing program would only make the wrapper fail."""
+    import shutil
+
+    path = Path(cwd, program) if "/" in program else None
+    found = path.is_file() if path is not None else shutil.which(program, path=env.get("PATH"))
+    if not found:
+        raise FileNotFoundError(errno.ENOENT, os.strerror(errno.ENOENT), program)
 
 
 def server_cwd(server: McpServerConfig, workspace: Path) -> str:

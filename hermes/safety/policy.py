@@ -42,6 +42,8 @@ class CallFacts:
 
 @dataclass(frozen=True)
 class Decision:
+    """What to do with a call, why, and the rules an "always" answer would add."""
+
     action: Action
     reason: str
     always_rules: tuple[str, ...] = ()
@@ -180,11 +182,14 @@ class ApprovalPolicy:
         granted = _covers(self.grants, facts)
         if granted is not None:
             return Decision("allow", f"allowed by your 'always' grant '{granted}'")
-        return _mode_decision(self.mode, facts, self.always_rules(facts))
+        return _mode_decision(self.mode, facts, self.always_rules(facts), self.sandboxed)
 
 
-def _mode_decision(mode: ApprovalMode, facts: CallFacts, rules: tuple[str, ...]) -> Decision:
-    """What the approval mode alone says (no rules, grants or special cases)."""
+def _mode_decision(
+    mode: ApprovalMode, facts: CallFacts, rules: tuple[str, ...], sandboxed: bool = False
+) -> Decision:
+    """What the approval mode alone says (no rules, grants or special cases);
+    ``sandboxed``: terminal commands run inside the OS sandbox."""
     if facts.tool_class == "read":
         why = facts.classification_reason or "reads run without asking"
         return Decision("allow", why)
@@ -199,6 +204,12 @@ def _mode_decision(mode: ApprovalMode, facts: CallFacts, rules: tuple[str, ...])
         return Decision("allow", "approval mode yolo")
     if mode == "auto-edit" and facts.tool_class == "write":
         return Decision("allow", "approval mode auto-edit: edits inside the workspace")
+    if mode == "auto" and facts.tool_class == "write":
+        return Decision("allow", "approval mode auto: edits inside the workspace")
+    if mode == "auto" and facts.name == "terminal":
+        if sandboxed:
+            return Decision("allow", "approval mode auto: runs inside the sandbox")
+        return Decision("ask", "approval mode auto: there is no sandbox, so commands ask", rules)
     why = facts.classification_reason or f"{facts.name} changes the workspace"
     return Decision("ask", f"approval mode {mode}: {why}", rules)
 

@@ -23,13 +23,18 @@ _NETWORK = re.compile(
     r"network is unreachable|ENETUNREACH|\[Errno 101\]|could not resolve host|"
     r"temporary failure in name resolution|name or service not known|EAI_AGAIN|"
     r"\[Errno -[235]\]|failed to resolve|unable to resolve|no address associated with hostname|"
-    r"getaddrinfo",
+    r"getaddrinfo|couldn't connect to server|failed to connect to|"
+    # The host's own loopback services are out of reach with the network off.
+    r"connection refused|\[Errno 111\]",
     re.IGNORECASE,
 )
 _LANDLOCK_NETWORK = re.compile(r"connect.*permission denied|permission denied.*connect", re.I)
 _READ_ONLY = re.compile(r"read-only file system|EROFS|\[Errno 30\]", re.IGNORECASE)
 _DENIED = re.compile(r"permission denied|EACCES|\[Errno 13\]|operation not permitted", re.I)
 _EACCES = re.compile(r"permission denied|EACCES|\[Errno 13\]", re.IGNORECASE)
+# git pushing to a path: the receiving side cannot write, and says so in its own words
+_GIT_REMOTE = re.compile(r"unable to create temporary object directory|unpacker error", re.I)
+_GIT_TO = re.compile(r"^To (/\S+)", re.MULTILINE)
 _MISSING = re.compile(r"no such file or directory|ENOENT|\[Errno 2\]", re.IGNORECASE)
 _QUOTED = re.compile(r"""['"‘`](/[^'"’`\n]*)['"’`]""")
 _BARE = re.compile(r"""(?:^|[\s(])(/[^\s:'"()]+)""")
@@ -59,6 +64,10 @@ def find_block(sandbox: Sandbox, output: str) -> Blocked | None:
     landlock = sandbox.backend.name == "landlock"
     hidden: Blocked | None = None
     vague: Blocked | None = None
+    if _GIT_REMOTE.search(output):
+        remote = [Path(m) for m in _GIT_TO.findall(output) if not policy.writable(Path(m))]
+        if remote:
+            return Blocked("write", str(remote[0]))
     for line in output.splitlines()[-_LINES_MAX:]:
         named = _paths(line)
         denied = landlock and _DENIED.search(line) is not None

@@ -5,7 +5,6 @@ may not change. What was left out becomes a :class:`TrustQuestion` for the user.
 from __future__ import annotations
 
 import contextlib
-import shlex
 import typing
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -46,6 +45,8 @@ class TrustQuestion:
 
     def trust_command(self) -> str:
         """The command that trusts the folder."""
+        import shlex  # only when it is shown
+
         return f"hermes trust {shlex.quote(str(self.folder))}"
 
     def notice(self) -> str:

@@ -285,3 +285,22 @@ def test_json_output_reports_a_config_error_as_json(
     assert run.returncode == 1 and "Traceback" not in run.stderr
     config = checks_of(run.stdout)["config"]
     assert config["is_error"] is True and "model.nmae" in str(config["error"])
+
+
+def test_the_sandbox_is_never_silent(server: ScriptedServer, workspace: Path, hermes_home: Path) -> None:
+    code, checks, _ = doctor(
+        "--base-url", server.base_url, "--no-sandbox", cwd=workspace, home=hermes_home
+    )
+    assert code == 0
+    assert checks["sandbox"] == {
+        "check": "sandbox",
+        "level": "warn",
+        "detail": "sandbox off (--no-sandbox or sandbox.mode: off): commands and MCP servers "
+        "run with your full permissions",
+        "fix": "drop --no-sandbox / sandbox.mode: off to confine commands again",
+        "is_error": False,
+    }
+    (hermes_home / "config.yaml").write_text("sandbox: {backend: landlock}\n")
+    code, checks, _ = doctor("--base-url", server.base_url, cwd=workspace, home=hermes_home)
+    assert checks["sandbox"]["level"] == "warn"
+    assert checks["sandbox"]["detail"].startswith("landlock sandbox, workspace-write")

@@ -4,6 +4,7 @@ overflow (4), and what the endpoint profile remembers across sessions."""
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import json
 from pathlib import Path
@@ -343,3 +344,32 @@ async def test_reported_usage_anchors_compaction_counts(
     assert [u.estimated for u in of_type(events, p.TokenUsage)] == [False]
     assert memory_hooks.tracker(engine.state).anchor == (1, 321)
     assert [c.usage_estimated for c in store.model_calls(engine.state.id)] == [False]
+
+
+async def test_sessions_starting_together_ask_the_endpoint_once_before_any_stream(
+    store: Store, workspace: Path
+) -> None:
+    """A batch: the window lookup waits for no stream and no stream waits beside it."""
+    replies = [
+        ScriptedReply(text=f"answer {i}", usage=None, stall_after_chunks=1, stall_seconds=0.2)
+        for i in range(3)
+    ]
+    with ScriptedServer(replies, quirks=LLAMA_CPP_PYTHON, context_window=None) as server:
+        cfg = make_config(server.base_url, workspace, {"model": {"max_retries": 0}})
+        engines = [engine_for(cfg, workspace, store) for _ in range(3)]
+        runs = await asyncio.gather(
+            *(run_prompt(e, f"question {i}") for i, e in enumerate(engines))
+        )
+        assert sorted(of_type(events, p.TurnComplete)[0].text for events in runs) == [
+            "answer 0",
+            "answer 1",
+            "answer 2",
+        ]
+        asked = [(m, path) for m, path, _ in server.http_log]
+        assert (
+            asked
+            == [("GET", "/v1/models"), ("GET", "/props"), ("POST", "/api/show")]
+            + [("POST", "/v1/chat/completions")] * 3
+        )
+        said = [w for events in runs for w in warnings(events)]
+        assert len(said) == 1 and "is unknown" in said[0]  # once, not once per session

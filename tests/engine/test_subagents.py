@@ -335,6 +335,15 @@ async def test_interrupt_stops_the_parent_and_every_child(
                 return
 
     assert await asyncio.to_thread(routed.wait_for_stall, 30, 2)  # both children mid-stream
+
+    def streamed() -> bool:  # what each child received is saved (its draft) before Esc
+        links = children(store, engine.state.id)
+        return len(links) == 2 and all(store.draft(c.session_id) == "Looking ar" for c in links)
+
+    for _ in range(1500):
+        if await asyncio.to_thread(streamed):
+            break
+        await asyncio.sleep(0.02)
     await engine.submit(p.Interrupt())
     await asyncio.wait_for(until(lambda ev: isinstance(ev, p.TurnAborted)), 30)
     ends = {e.call_id: e for e in of_type(events, p.ToolCallEnd)}

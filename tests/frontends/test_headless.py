@@ -114,3 +114,50 @@ def test_a_stop_signal_kills_the_command_group_records_it_and_exits_128_plus(
     assert status == ("interrupted",)
     assert result is not None and "started" in result[0] and "interrupted" in result[0]
     assert len(server.requests) == 1  # stopped: the model was not asked again
+
+
+# ---------------------------------------------------------------------------- the sandbox
+
+
+def test_headless_says_on_stderr_when_commands_run_without_a_sandbox(
+    server: ScriptedServer, workspace: Path, hermes_home: Path
+) -> None:
+    from tests.support import run_hermes
+
+    server.add(ScriptedReply(text="hi"))
+    run = run_hermes(
+        "-p", "hi", "--base-url", server.base_url, "--no-sandbox", cwd=workspace, home=hermes_home
+    )
+    assert run.returncode == 0 and run.stdout == "hi\n"
+    assert run.stderr == (
+        "hermes: warning: sandbox off (--no-sandbox or sandbox.mode: off): commands and MCP "
+        "servers run with your full permissions\n"
+    )
+
+
+def test_headless_tells_the_user_how_to_allow_what_the_sandbox_blocked(
+    server: ScriptedServer, workspace: Path, hermes_home: Path
+) -> None:
+    from tests.sandbox.support import probe
+    from tests.support import run_hermes
+
+    if probe().features is None:
+        pytest.skip(f"bubblewrap cannot run here: {probe().reason}")
+    command = (
+        f"{sys.executable} -c \"import urllib.request as u; u.urlopen('http://example.com/')\""
+    )
+    server.add(
+        ScriptedReply(tool_calls=(ScriptedCall("terminal", json.dumps({"command": command})),)),
+        ScriptedReply(text="the network is off"),
+    )
+    run = run_hermes(
+        "-p", "fetch", "--base-url", server.base_url, "--approval-mode", "auto",
+        cwd=workspace, home=hermes_home,
+    )  # fmt: skip
+    assert run.returncode == 0, run.stderr
+    assert run.stderr == (
+        f"hermes: warning: the sandbox blocked its network access ({command}). To allow it, "
+        "set sandbox.network: on in $HERMES_HOME/config.yaml, or run with --no-sandbox.\n"
+    )
+    told = next(m for m in server.requests[1].messages if m.get("role") == "tool")
+    assert "[sandbox: network blocked" in told["content"]

@@ -3,7 +3,9 @@
 Flags: ``--exit-at-start`` (print to stderr and exit 1 before serving), ``--delay S``
 (sleep S seconds before serving: a slow server), ``--wait-for PATH`` (serve only once
 PATH exists: a server a test lets start when it chooses), ``--child`` (start a
-grandchild ``sleep`` in the server's process group, to check that stopping ends it too).
+grandchild ``sleep`` in the server's process group, to check that stopping ends it too),
+``--connect HOST:PORT`` (try a TCP connection at start and say on stderr how it went:
+the sandbox tests).
 """
 
 from __future__ import annotations
@@ -79,8 +81,18 @@ def main() -> None:
     parser.add_argument("--delay", type=float, default=0.0)
     parser.add_argument("--wait-for", metavar="PATH")
     parser.add_argument("--child", action="store_true")
+    parser.add_argument("--connect", metavar="HOST:PORT")
     args = parser.parse_args()
     print("tools_server starting", file=sys.stderr, flush=True)
+    if args.connect:
+        import socket
+
+        host, port = args.connect.rsplit(":", 1)
+        try:
+            socket.create_connection((host, int(port)), timeout=30).close()
+            print("connect: connected", file=sys.stderr, flush=True)
+        except OSError as exc:
+            print(f"connect: errno {exc.errno}", file=sys.stderr, flush=True)
     if args.exit_at_start:
         print("fatal: cannot open the database (on purpose)", file=sys.stderr, flush=True)
         sys.exit(1)

@@ -45,8 +45,11 @@ def test_builtin_tools_order_classes_and_schemas() -> None:
         "write_file",
         "patch",
         "terminal",
+        "todo_write",
+        "todo_read",
     ]
-    assert [t.tool_class for t in tools] == ["read", "read", "write", "write", "exec"]
+    classes = ["read", "read", "write", "write", "exec", "read", "read"]
+    assert [t.tool_class for t in tools] == classes
     for tool in tools:
         params = tool.parameters
         assert params["additionalProperties"] is False

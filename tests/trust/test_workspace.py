@@ -8,7 +8,13 @@ from pathlib import Path
 from hermes.config import IgnoredSetting
 from hermes.trust.material import read_material
 from hermes.trust.store import TrustRecord, TrustStore
-from hermes.trust.workspace import TrustQuestion, load_workspace, trust_answer, trust_folder
+from hermes.trust.workspace import (
+    TrustQuestion,
+    keeping_trust,
+    load_workspace,
+    trust_answer,
+    trust_folder,
+)
 
 YOLO = IgnoredSetting("approvals.mode", "'yolo'", "'ask'", "asks less before running calls")
 
@@ -87,3 +93,29 @@ def test_trust_is_per_real_folder(workspace: Path, tmp_path: Path) -> None:
     other.mkdir()
     ws_config(other, "approvals: {mode: yolo}\n")  # same content, another folder
     assert load_workspace(other, env={}).report.trusted is False
+
+
+def test_hermes_own_write_keeps_a_trusted_folder_trusted(workspace: Path) -> None:
+    config = ws_config(workspace, "approvals: {mode: yolo}\n")
+    trust_folder(workspace)
+    with keeping_trust(workspace):
+        config.write_text("approvals: {mode: yolo, allow: ['terminal:mkdir']}\n")
+    loaded = load_workspace(workspace, env={})
+    assert (loaded.report.trusted, loaded.report.config.approvals.allow) == (
+        True,
+        ("terminal:mkdir",),
+    )
+
+
+def test_hermes_own_write_trusts_content_that_needed_no_trust(workspace: Path) -> None:
+    with keeping_trust(workspace):  # no config yet: nothing needed trust
+        ws_config(workspace, "approvals: {allow: ['terminal:mkdir']}\n")
+    assert load_workspace(workspace, env={}).report.trusted is True
+
+
+def test_hermes_own_write_leaves_an_untrusted_folder_untrusted(workspace: Path) -> None:
+    config = ws_config(workspace, "approvals: {mode: yolo}\n")
+    with keeping_trust(workspace):
+        config.write_text("approvals: {mode: yolo, allow: ['terminal:mkdir']}\n")
+    loaded = load_workspace(workspace, env={})
+    assert (loaded.report.trusted, TrustStore().records()) == (False, [])

@@ -147,14 +147,15 @@ class ApprovalBar(Vertical):
         if not self.active:
             where = f" ({self.position} in line)" if self.position else ""
             return Text(f"queued{where}: answer the approval above first", style="dim italic")
+        choices = "y / a / n" if r.always_rules and not r.catastrophic else "y / n"
         if not self.armed:
             return Text(
-                "waiting for a deliberate key: press y / a / n once you stop typing "
+                f"waiting for a deliberate key: press {choices} once you stop typing "
                 "(what you type goes to the input)",
                 style="italic yellow",
             )
         plan = r.name == "exit_plan_mode"  # hermes.engine.plan: accept, or keep planning
-        keys = Text("press y / a / n:  ", style="bold")
+        keys = Text(f"press {choices}: ", style="bold")
         keys.append(" y ", style="reverse bold green")
         keys.append(" accept   " if plan else " once   ")
         if r.always_rules and not r.catastrophic:

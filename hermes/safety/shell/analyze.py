@@ -257,10 +257,12 @@ class _Walker:
             self.catastrophic = reason
 
     def note_sensitive(self, reason: str | None) -> None:
+        """Record that the command reads a secret; the first one found is shown."""
         if reason and self.sensitive is None:
             self.sensitive = reason
 
     def note_protected(self, reason: str | None) -> None:
+        """Record that the command writes a protected path; the first one is shown."""
         if reason and self.protected is None:
             self.protected = reason
 
@@ -599,6 +601,7 @@ class _Walker:
         return tuple(out), handled, problem
 
     def glob_problem(self, inner: tuple[str, ...], index: int, text: str) -> str | None:
+        """Why the glob at ``inner[index]`` may not be expanded, or None."""
         assert self.ctx is not None
         if not self.ctx.globs_predictable():
             return "a glob, with GLOBIGNORE/BASHOPTS/SHELLOPTS set in the environment"
@@ -607,6 +610,8 @@ class _Walker:
         return glob_position_problem(inner, index)
 
     def check_git_config_write(self, run: tuple[str, ...]) -> None:
+        """``git config KEY VALUE`` planting a program (fsmonitor, a filter ...) is a
+        protected write: it runs later, outside any approval."""
         split = split_git(run[1:])
         if split.sub != "config":
             return

@@ -70,6 +70,7 @@ class Entry:
 
     @property
     def key(self) -> str:
+        """``section[.subsection].name`` as git prints it."""
         sub = f".{self.subsection}" if self.subsection is not None else ""
         return f"{self.section}{sub}.{self.name}"
 
@@ -528,11 +529,6 @@ def git_config_problem(argv: Sequence[str], cwd: Path, ctx: ShellContext) -> str
     if exec_path and (not os.path.isabs(exec_path) or ctx.may_be_inside(Path(exec_path))):
         return f"GIT_EXEC_PATH={exec_path!r} lets the workspace supply git's programs"
     return None
-
-
-def is_git_command(argv: Sequence[str]) -> bool:
-    """Whether ``argv`` runs git."""
-    return bool(argv) and os.path.basename(argv[0]) == "git"
 
 
 __all__ = [

@@ -84,7 +84,8 @@ class Parsed:
     options: tuple[Option, ...] = ()
     operands: tuple[str, ...] = ()
     after_double_dash: int = -1
-    """Index in ``operands`` of the first operand that followed ``--`` (-1: none)."""
+    """Index in ``operands`` from which option parsing had stopped (after ``--``, or
+    the first operand of a program that takes options only before operands); -1: none."""
     words: tuple[str, ...] = field(default=(), repr=False)
     operand_index: tuple[int, ...] = ()
     """Where each operand is in the parsed words."""

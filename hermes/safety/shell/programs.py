@@ -760,17 +760,6 @@ def _option_value_words(word: str) -> list[str]:
     return [word]
 
 
-def program_reads(argv: Argv) -> Reads:
-    """Whether the read-only program reads file content or only metadata."""
-    if not argv:
-        return "content"
-    prog = base(argv[0])
-    if prog == "find":
-        return "metadata"
-    spec = _READ_ONLY.get(prog)
-    return spec.reads if spec else "content"
-
-
 __all__ = [
     "NETWORK_PROGRAMS",
     "STATE_BUILTINS",
@@ -780,6 +769,5 @@ __all__ = [
     "is_network",
     "judge",
     "prefix_of",
-    "program_reads",
     "read_only_programs",
 ]

@@ -40,7 +40,7 @@ async def test_a_stop_signal_interrupts_records_and_quits_with_128_plus(
         # The app took the signal (else it would end the test run): the loop's handler.
         assert signal.getsignal(sig) not in (signal.SIG_DFL, signal.SIG_IGN, None)
         os.kill(os.getpid(), sig)
-        await wait_for(pilot, lambda: app.return_value is not None)
+        await wait_for(pilot, lambda: app.return_value is not None, 60)  # a hang guard
         code = app.return_value  # what `hermes` exits with
         session = app.engine.state.id
     assert code == 128 + sig
