@@ -271,6 +271,8 @@ def _run_headless(args: argparse.Namespace) -> int:
 def _command_prompt(args: argparse.Namespace) -> str:
     """``hermes -p "/name args"`` runs the custom command file ``/name`` (its ``model``
     too, unless --model is given); any other prompt is sent as written."""
+    if not str(args.prompt).lstrip().startswith("/"):
+        return str(args.prompt)
     from hermes.frontends.common.complete import SLASH_COMMANDS, parse_slash
 
     parsed = parse_slash(args.prompt)

@@ -185,6 +185,7 @@ def cmd_show(args: argparse.Namespace) -> int:
                 print(f"  tool[{msg.tool_call_id}]{note}: {(msg.content or '')[:200]}")
                 continue
             flag = (" (interrupted)" if m.interrupted else "") + (" (folded)" if m.folded else "")
+            flag += " (added by a hook)" if m.synthetic and msg.role == "user" else ""
             print(f"  {msg.role}{flag}: {msg.content or ''}")
             for call in msg.tool_calls:
                 print(f"    -> {call.name}({call.arguments[:200]})")

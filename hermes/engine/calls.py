@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import os
 import re
 import socket
@@ -52,7 +53,11 @@ class CallTaken(TurnAbort):
 def claim_owner() -> str:
     """Who claims a call: this process, as ``hermes pid N on HOST since T`` (T: when the
     process started, so a later process that reuses the pid is not taken for it)."""
-    pid = os.getpid()
+    return _owner(os.getpid())
+
+
+@functools.cache
+def _owner(pid: int) -> str:
     return f"hermes pid {pid} on {socket.gethostname()} since {_started(pid) or '?'}"
 
 

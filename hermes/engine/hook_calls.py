@@ -29,24 +29,22 @@ import os
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from hermes import protocol as p
 from hermes.engine.state import SessionState
 from hermes.execution.executor import GateOutcome, PreparedCall, TurnAbort
 from hermes.execution.spec import ToolResult
-from hermes.hooks.context import context_message
-from hermes.hooks.names import hook_tool_response, matcher_names
-from hermes.hooks.outcome import Combined, Verdict, combine, interpret, interrupted, short
-from hermes.hooks.payload import base_payload, encode, tool_fields
-from hermes.hooks.runner import run_hook
-from hermes.hooks.table import HookSpec, HookTable
-from hermes.hooks.transcript import TranscriptFile
 from hermes.messages import Message
 from hermes.redact import child_environment
 from hermes.safety.policy import CallFacts, Decision
-from hermes.store.hook_runs import HookRunRecord, record_hook_run
 from hermes.store.sessions import StoreError
+
+# hermes.hooks loads when a session has hooks: `hermes -p` without any never pays for it.
+if TYPE_CHECKING:
+    from hermes.hooks.outcome import Combined, Verdict
+    from hermes.hooks.table import HookSpec
+    from hermes.store.hook_runs import HookRunRecord
 
 MAX_STOP_CONTINUATIONS = 3
 """How many extra steps ``Stop`` hooks may ask for in one turn."""
@@ -56,6 +54,9 @@ class HookSession:
     """The hooks of one session and what they left to do."""
 
     def __init__(self, state: SessionState) -> None:
+        from hermes.hooks.table import HookTable
+        from hermes.hooks.transcript import TranscriptFile
+
         self.table = HookTable(state.config.hooks)
         self.transcript = TranscriptFile(state.store, state.id)
         self.pending: list[tuple[str, str]] = []  # (event, text) for the model
@@ -75,6 +76,11 @@ def hooks(state: SessionState) -> HookSession:
     if state.hooks is None:
         state.hooks = HookSession(state)
     return state.hooks
+
+
+def configured(state: SessionState, event: str) -> bool:
+    """Whether the session's config has hooks for ``event`` (cheap, no matching)."""
+    return bool(getattr(state.config.hooks, event, ()))
 
 
 def _environment(state: SessionState) -> dict[str, str]:
@@ -107,6 +113,9 @@ async def _run(
     tool: str = "",
 ) -> Combined | None:
     """Run ``event``'s matching hooks in parallel; None when none matched."""
+    from hermes.hooks.outcome import combine
+    from hermes.hooks.payload import base_payload, encode
+
     hs = hooks(state)
     specs = hs.table.select(event, targets)
     if not specs:
@@ -135,6 +144,9 @@ async def _run_one(
     call_id: str,
     tool: str,
 ) -> Verdict:
+    from hermes.hooks.outcome import interpret, interrupted
+    from hermes.hooks.runner import run_hook
+
     run_id = hs.run_id()
     state.emit(p.HookStarted(run_id, spec.event, spec.command, call_id))
     t0, started = time.monotonic(), time.time()
@@ -164,6 +176,8 @@ def _record(
     call_id: str,
     tool: str,
 ) -> HookRunRecord:
+    from hermes.store.hook_runs import HookRunRecord
+
     message = verdict.reason or verdict.stop_reason or verdict.warning
     return HookRunRecord(
         event=spec.event,
@@ -182,6 +196,9 @@ def _record(
 
 async def _report(state: SessionState, run_id: str, run: HookRunRecord) -> None:
     """Store one run and say it ended."""
+    from hermes.hooks.outcome import short
+    from hermes.store.hook_runs import record_hook_run
+
     try:
         await asyncio.to_thread(record_hook_run, state.store, state.id, run)
     except StoreError as exc:
@@ -209,6 +226,8 @@ async def flush_context(state: SessionState) -> None:
     hs = state.hooks
     if hs is None or not hs.pending:
         return
+    from hermes.hooks.context import context_message
+
     items, hs.pending = hs.pending, []
     for event, text in items:
         message = Message(role="user", content=context_message(event, text))
@@ -226,10 +245,9 @@ async def flush_context(state: SessionState) -> None:
 
 def start_session(state: SessionState, *, resumed: bool) -> None:
     """Start the ``SessionStart`` hooks (in the background: the session opens at once)."""
-    hs = hooks(state)
-    if hs.table.configured("SessionStart"):
+    if configured(state, "SessionStart"):
         source = "resume" if resumed else "startup"
-        hs.start = asyncio.create_task(_session_start(state, source))
+        hooks(state).start = asyncio.create_task(_session_start(state, source))
 
 
 async def _session_start(state: SessionState, source: str) -> list[str]:
@@ -241,6 +259,9 @@ async def before_turn(state: SessionState, text: str) -> str | None:
     """Before a prompt becomes a turn: ``SessionStart``'s context (once), then the
     ``UserPromptSubmit`` hooks. None: a hook blocked the prompt (``TurnAborted`` says why;
     nothing of it reaches the model). Their context follows the prompt (:func:`flush_context`)."""
+    hs = state.hooks
+    if hs is None and not configured(state, "UserPromptSubmit"):
+        return text
     hs = hooks(state)
     try:
         if hs.start is not None:
@@ -266,9 +287,9 @@ async def before_turn(state: SessionState, text: str) -> str | None:
 async def queued_prompt(state: SessionState, text: str) -> bool:
     """A message typed during a turn, before it reaches the model: False when a
     ``UserPromptSubmit`` hook dropped it (a warning says why; the turn goes on)."""
-    hs = hooks(state)
-    if not hs.table.configured("UserPromptSubmit"):
+    if not configured(state, "UserPromptSubmit"):
         return True
+    hs = hooks(state)
     combined = await _run(state, "UserPromptSubmit", {"prompt": text})
     if combined is None:
         return True
@@ -298,9 +319,12 @@ NO_VERDICT = PreToolVerdict()
 
 async def pre_tool(state: SessionState, pc: PreparedCall) -> PreToolVerdict:
     """Run the ``PreToolUse`` hooks of a checked call, before its approval."""
-    hs = hooks(state)
-    if not hs.table.configured("PreToolUse"):
+    if not configured(state, "PreToolUse"):
         return NO_VERDICT
+    from hermes.hooks.names import matcher_names
+    from hermes.hooks.payload import tool_fields
+
+    hs = hooks(state)
     name, args = pc.call.name, pc.args
     combined = await _run(
         state,
@@ -351,9 +375,12 @@ def decide(
 async def post_tool(state: SessionState, pc: PreparedCall, result: ToolResult, status: str) -> None:
     """Run the ``PostToolUse`` hooks of a call that ran (its result is committed). Their
     feedback reaches the model after the batch; ``continue: false`` stops the turn."""
-    hs = hooks(state)
-    if status != "done" or not hs.table.configured("PostToolUse"):
+    if status != "done" or not configured(state, "PostToolUse"):
         return
+    from hermes.hooks.names import hook_tool_response, matcher_names
+    from hermes.hooks.payload import tool_fields
+
+    hs = hooks(state)
     name, args = pc.call.name, pc.args
     fields = tool_fields(name, args, pc.call.id, state.workspace)
     fields["tool_response"] = hook_tool_response(
@@ -384,9 +411,9 @@ async def post_tool(state: SessionState, pc: PreparedCall, result: ToolResult, s
 async def stop(state: SessionState, last_text: str) -> bool:
     """When the model is done: True when a ``Stop`` hook blocked (its reason is now in
     the history and the turn takes one more step)."""
-    hs = hooks(state)
-    if not hs.table.configured("Stop"):
+    if not configured(state, "Stop"):
         return False
+    hs = hooks(state)
     if hs.stop_turn != state.turns:
         hs.stop_turn, hs.stop_count = state.turns, 0
     fields = {"stop_hook_active": hs.stop_count > 0, "last_assistant_message": last_text}
@@ -409,8 +436,7 @@ async def stop(state: SessionState, last_text: str) -> bool:
 
 def notify(state: SessionState, event: p.Event) -> None:
     """``Notification`` hooks when an approval waits or a turn ends (in the background)."""
-    hs = state.hooks
-    if hs is None or not hs.table.configured("Notification"):
+    if not configured(state, "Notification"):
         return
     if isinstance(event, p.ApprovalRequested):
         kind, message = "permission_prompt", f"hermes needs your approval to run {event.name}"
@@ -424,13 +450,14 @@ def notify(state: SessionState, event: p.Event) -> None:
         )
     except RuntimeError:  # no loop: nothing runs
         return
+    hs = hooks(state)
     hs.background.add(task)
     task.add_done_callback(hs.background.discard)
 
 
 async def pre_compact(state: SessionState, *, manual: bool) -> None:
     """``PreCompact`` before a compaction (what they say is shown; compaction goes on)."""
-    if state.hooks is None and not state.config.hooks.PreCompact:
+    if not configured(state, "PreCompact"):
         return
     trigger = "manual" if manual else "auto"
     await _run(state, "PreCompact", {"trigger": trigger, "custom_instructions": ""}, (trigger,))
@@ -441,7 +468,7 @@ async def end_session(state: SessionState, reason: str = "exit") -> None:
     run ``SessionEnd``."""
     hs = state.hooks
     if hs is None:
-        if not state.config.hooks.SessionEnd:
+        if not configured(state, "SessionEnd"):
             return
         hs = hooks(state)
     if hs.start is not None:

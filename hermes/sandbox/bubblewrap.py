@@ -48,7 +48,6 @@ class BwrapProbe:
 
     features: BwrapFeatures | None
     reason: str = ""
-    version: str = ""
 
 
 def _base_flags(f: BwrapFeatures, network: bool) -> list[str]:
@@ -88,14 +87,6 @@ def probe() -> BwrapProbe:
     path = shutil.which("bwrap")
     if path is None:
         return BwrapProbe(None, "bubblewrap is not installed (no bwrap on PATH)")
-    version = ""
-    try:
-        out = subprocess.run(
-            [path, "--version"], capture_output=True, text=True, timeout=PROBE_TIMEOUT
-        )
-        version = out.stdout.strip().removeprefix("bubblewrap ").strip()
-    except (OSError, subprocess.TimeoutExpired):
-        pass
     first = ""
     for features in (
         BwrapFeatures(path),
@@ -106,9 +97,9 @@ def probe() -> BwrapProbe:
     ):
         error = _try(features)
         if not error:
-            return BwrapProbe(features, version=version)
+            return BwrapProbe(features)
         first = first or error
-    return BwrapProbe(None, f"bwrap does not run here: {first}", version)
+    return BwrapProbe(None, f"bwrap does not run here: {first}")
 
 
 def _depth(path: Path) -> int:

@@ -22,8 +22,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal, TypeAlias
 
-import yaml
-
 from hermes.paths import hermes_home
 
 CommandSource: TypeAlias = Literal["user", "workspace"]
@@ -220,6 +218,8 @@ def parse_command_file(path: Path, name: str, source: CommandSource) -> CustomCo
 def _front_matter(text: str) -> dict[object, object] | str:
     """The front matter's keys. Lines YAML cannot read (``argument-hint: [a] [b]``, as
     Claude Code's files write it) are read as ``key: value`` text instead."""
+    import yaml  # deferred: only when a command file has front matter
+
     try:
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:

@@ -287,7 +287,9 @@ def test_json_output_reports_a_config_error_as_json(
     assert config["is_error"] is True and "model.nmae" in str(config["error"])
 
 
-def test_the_sandbox_is_never_silent(server: ScriptedServer, workspace: Path, hermes_home: Path) -> None:
+def test_the_sandbox_is_never_silent(
+    server: ScriptedServer, workspace: Path, hermes_home: Path
+) -> None:
     code, checks, _ = doctor(
         "--base-url", server.base_url, "--no-sandbox", cwd=workspace, home=hermes_home
     )

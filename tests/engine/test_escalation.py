@@ -23,7 +23,7 @@ from tests.support import drive, make_config, make_engine, of_type, run_prompt
 
 pytestmark = requires_bwrap
 CONNECT = (
-    f"{sys.executable} -c \"import socket; s = socket.socket(); s.settimeout(60); "
+    f'{sys.executable} -c "import socket; s = socket.socket(); s.settimeout(60); '
     "s.connect(('10.255.255.1', 80))\""
 )
 
@@ -90,9 +90,7 @@ async def test_declining_keeps_the_sandboxed_result(
     outside: Path,
 ) -> None:
     target = outside / "never.txt"
-    server.add(
-        ScriptedReply(tool_calls=(call("t1", f"touch {target}"),)), ScriptedReply(text="ok")
-    )
+    server.add(ScriptedReply(tool_calls=(call("t1", f"touch {target}"),)), ScriptedReply(text="ok"))
     engine = engine_for(server, store, workspace, "auto")
     events = await run_prompt(engine, "go", answer=lambda ev: answer)
     assert not target.exists()
@@ -134,9 +132,7 @@ async def test_ask_still_asks_and_what_runs_runs_sandboxed(
     server: ScriptedServer, store: Store, workspace: Path, outside: Path
 ) -> None:
     target = outside / "x.txt"
-    server.add(
-        ScriptedReply(tool_calls=(call("t1", f"touch {target}"),)), ScriptedReply(text="ok")
-    )
+    server.add(ScriptedReply(tool_calls=(call("t1", f"touch {target}"),)), ScriptedReply(text="ok"))
     engine = engine_for(server, store, workspace, "ask")
     answers: list[str] = []
 
@@ -195,18 +191,19 @@ async def test_auto_checkpoints_each_command_so_undo_takes_it_back(
     await engine.start()
     events = await drive(engine, "change things")
     assert of_type(events, p.ApprovalRequested) == []
-    assert sorted(f.name for f in workspace.iterdir()) == ["a.txt", "c.txt"]
+    assert files(workspace) == {"a.txt": "changed\n", "c.txt": "n\n"}
     await engine.wait_idle()
-    done = await _op(engine, p.Undo())
+    done = await outcome_of(engine, p.Undo())
     assert isinstance(done, p.UndoDone) and done.files_restored == ("a.txt", "b.txt", "c.txt")
-    assert {f.name: f.read_text() for f in workspace.iterdir()} == {
-        "a.txt": "one\n",
-        "b.txt": "two\n",
-    }
+    assert files(workspace) == {"a.txt": "one\n", "b.txt": "two\n"}
     await engine.submit(p.Shutdown())
 
 
-async def _op(engine: Engine, op: p.Op) -> Any:
+def files(folder: Path) -> dict[str, str]:
+    return {f.name: f.read_text() for f in sorted(folder.iterdir())}
+
+
+async def outcome_of(engine: Engine, op: p.Op) -> Any:
     await engine.submit(op)
 
     async def first() -> p.Event:

@@ -852,6 +852,7 @@ async def test_notification_when_an_approval_waits_and_pre_compact(
     engine = engine_for(server, workspace, store, interactive=True)
     await engine.start()
     await drive(engine, "write", answer=lambda ev: "once")
+    await engine.wait_idle()
     await engine.submit(p.Compact())
     async for ev in engine.events():
         if isinstance(ev, p.Warning) and ev.message.startswith("nothing to compact"):

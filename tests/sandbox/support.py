@@ -91,9 +91,7 @@ def run_sandboxed(
     """Run ``command`` with the real terminal tool in the sandbox ``settings`` describe,
     in a worker thread as the engine does (with a hang guard)."""
     sandbox = SandboxConfig(backend=backend, **settings)  # type: ignore[arg-type]
-    ctx = ToolContext(
-        workspace=workspace, output_dir=workspace.parent / "outputs", sandbox=sandbox
-    )
+    ctx = ToolContext(workspace=workspace, output_dir=workspace.parent / "outputs", sandbox=sandbox)
     args: dict[str, Any] = {"command": command}
     with ThreadPoolExecutor(1) as pool:
         return pool.submit(terminal, ctx, args).result(timeout=GUARD)

@@ -75,9 +75,7 @@ def test_landlock_marks(output: str, found: Blocked | None) -> None:
 def test_nothing_is_blocked_without_a_sandbox_or_with_the_network_on() -> None:
     unconfined = Sandbox(POLICY, NoSandbox())
     assert find_block(unconfined, "Read-only file system") is None
-    networked = Sandbox(
-        SandboxPolicy("workspace-write", WS, (WS,), network="on"), BWRAP.backend
-    )
+    networked = Sandbox(SandboxPolicy("workspace-write", WS, (WS,), network="on"), BWRAP.backend)
     assert find_block(networked, "curl: (6) Could not resolve host: x") is None
 
 

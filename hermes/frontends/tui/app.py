@@ -217,6 +217,8 @@ class HermesApp(App[int]):
         if self.launcher is not None:
             await self._ask_trust(self.launcher)
         await self.link.open_first()
+        if self.link.ready and self.setup.trust is not None:  # changed since it was asked
+            self.say(self.setup.trust.notice(), "warning")
 
     async def _ask_trust(self, launcher: Launcher) -> None:
         from hermes.engine.startup import StartupError

@@ -12,13 +12,14 @@ from hermes.frontends.tui.app import HermesApp
 from hermes.frontends.tui.status import StatusBar
 from hermes.testing.scripted.server import ScriptedServer
 from hermes.testing.scripted.types import ScriptedReply
-from tests.frontends.tui.conftest import SIZE, MakeApp, _text_of, call, screen_text, wait_for
+from tests.frontends.tui.conftest import SIZE, MakeApp, call, screen_text, wait_for
 from tests.frontends.tui.test_approvals import bar, send
 from tests.sandbox.support import outside_dir, requires_bwrap
 
 
 def status_text(app: HermesApp) -> str:
-    return _text_of(app.query_one(StatusBar))
+    shown = app.query_one(StatusBar).render()
+    return getattr(shown, "plain", str(shown))
 
 
 @pytest.fixture
@@ -31,7 +32,9 @@ async def test_no_sandbox_is_shown_in_the_status_bar(make_app: MakeApp) -> None:
     app = make_app("--no-sandbox")
     async with app.run_test(size=SIZE) as pilot:
         await wait_for(pilot, lambda: "sandbox off" in status_text(app))
-        await wait_for(pilot, lambda: "commands and MCP servers run with your full" in screen_text(app))
+        await wait_for(
+            pilot, lambda: "commands and MCP servers run with your full" in screen_text(app)
+        )
 
 
 @requires_bwrap
@@ -63,7 +66,9 @@ async def test_a_blocked_write_is_run_outside_the_sandbox_after_y_not_after_ente
         await pilot.pause(0.2)
         assert not target.exists() and bar(app) is not None
         await pilot.press("y")
-        await wait_for(pilot, lambda: not app.engine.busy and "Written outside." in screen_text(app))
+        await wait_for(
+            pilot, lambda: not app.engine.busy and "Written outside." in screen_text(app)
+        )
         assert target.read_text() == "hello\n"
 
 
