@@ -281,8 +281,11 @@ def _command_prompt(args: argparse.Namespace) -> str:
     from hermes.engine.startup import workspace_from
     from hermes.skills.commands import discover_commands, expand_line
 
+    from hermes.frontends.common.attachments import expand
+
+    workspace = workspace_from(args)
     trusted = True if getattr(args, "trust_workspace", False) else None
-    scan = discover_commands(workspace_from(args), reserved=SLASH_COMMANDS, trusted=trusted)
+    scan = discover_commands(workspace, reserved=SLASH_COMMANDS, trusted=trusted)
     for warning in scan.warnings:
         print(f"hermes: warning: {warning}", file=sys.stderr)
     expanded = expand_line(scan, *parsed)
@@ -290,7 +293,10 @@ def _command_prompt(args: argparse.Namespace) -> str:
         return str(args.prompt)
     if expanded.command.model and not getattr(args, "model", None):
         args.model = expanded.command.model
-    return expanded.prompt
+    attached = expand(expanded.prompt, workspace)  # @path in the file attaches, as typed
+    for problem in attached.problems:
+        print(f"hermes: warning: {problem}", file=sys.stderr)
+    return attached.text
 
 
 if __name__ == "__main__":  # pragma: no cover

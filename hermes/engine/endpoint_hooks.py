@@ -161,7 +161,7 @@ async def _ask_endpoint(state: SessionState, es: EndpointState) -> int:
         reason = found.reason or reason
         record = replace(record, window_checked=True)
     if not record.window_warned:
-        where = "a server on this machine" if is_local_endpoint(config.base_url) else "its default"
+        where = "a server on this machine" if is_local_endpoint(config.base_url) else "the default"
         state.emit(
             p.Warning(
                 f"the context window of {config.name} at {config.base_url} is unknown "

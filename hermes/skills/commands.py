@@ -7,8 +7,8 @@ is ``/frontend:test``). Front matter (optional): ``description``, ``argument-hin
 ``model``; other keys (``allowed-tools``, ...) are ignored and never loosen approvals.
 Without a description, the body's first line is one. In the body, ``$ARGUMENTS`` is the
 whole argument text and ``$1``..``$9`` its words (shell quoting groups words); a body with
-neither gets the arguments appended as ``ARGUMENTS: ...``. ``@path`` stays as written,
-as from the input box. A name that shadows a built-in command is refused with a warning,
+neither gets the arguments appended as ``ARGUMENTS: ...``. ``@path`` stays in the
+prompt; the front end attaches the file as it does for typed text. A name that shadows a built-in command is refused with a warning,
 and a user's command wins over a workspace's of the same name.
 """
 

@@ -143,8 +143,10 @@ def test_a_custom_command_runs_headless(
     commands = hermes_home / "commands"
     (commands / "git").mkdir(parents=True)
     (commands / "git" / "review.md").write_text(
-        "---\ndescription: Review a change\nmodel: review-model\n---\nReview commit $1 for $2.\n"
+        "---\ndescription: Review a change\nmodel: review-model\n---\n"
+        "Review commit $1 for $2. Rules: @RULES.md\n"
     )
+    (workspace / "RULES.md").write_text("no globals\n")
     (commands / "quit.md").write_text("Not the built-in\n")
     server.add(ScriptedReply(text="Looks good."))
     run = hermes(
@@ -159,7 +161,11 @@ def test_a_custom_command_runs_headless(
     assert run.stdout == "Looks good.\n"
     request = server.requests[0]
     assert request.body["model"] == "review-model"
-    assert request.messages[-1] == {"role": "user", "content": "Review commit abc123 for security."}
+    assert request.messages[-1] == {
+        "role": "user",
+        "content": "Review commit abc123 for security. Rules: @RULES.md\n\n"
+        '<attachment path="RULES.md" kind="file" size="1 line">\nno globals\n</attachment>',
+    }
     assert (
         f"hermes: warning: refused command /quit from {commands / 'quit.md'}: it would shadow "
         "the built-in /quit; rename the file"

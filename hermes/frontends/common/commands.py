@@ -170,13 +170,18 @@ class SlashCommands:
 
     async def run_custom(self, expanded: Expanded) -> None:
         """Send a custom command's prompt; its ``model`` runs that turn only."""
+        from hermes.frontends.common.attachments import expand
+
         command = expanded.command
         engine = self.surface.engine
         if command.model and not engine.busy:
             self.surface.say(f"{command.name}: this turn uses model {command.model}")
-            await engine.submit(p.UserTurn(expanded.prompt, model=command.model))
+            attached = await asyncio.to_thread(expand, expanded.prompt, engine.state.workspace)
+            for problem in attached.problems:
+                self.surface.say(problem, "warning")
+            await engine.submit(p.UserTurn(attached.text, model=command.model))
             return
-        await self.surface.send(expanded.prompt)
+        await self.surface.send(expanded.prompt)  # @path attaches, as typed text does
 
     async def cmd_hooks(self, arg: str) -> None:
         """``/hooks``: what hooks are configured, and from which file."""
