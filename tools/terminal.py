@@ -385,12 +385,23 @@ def terminal(ctx: ToolContext, args: Mapping[str, Any]) -> ToolResult:
 
 
 def _exited(proc: subprocess.Popen[bytes], within: float) -> bool:
-    """Whether ``proc`` exits within ``within`` seconds (woken by its exit, not a timer)."""
+    """Whether ``proc`` exits within ``within`` seconds, woken by the exit itself (a pidfd)
+    rather than a timer, so a quick command costs no polling delay."""
     try:
-        proc.wait(within)
-    except subprocess.TimeoutExpired:
-        return False
-    return True
+        pidfd = os.pidfd_open(proc.pid)
+    except (AttributeError, OSError):  # no pidfds here, or already reaped
+        try:
+            proc.wait(within)
+        except subprocess.TimeoutExpired:
+            return False
+        return True
+    try:
+        poller = select.poll()
+        poller.register(pidfd, select.POLLIN)
+        poller.poll(within * 1000)
+    finally:
+        os.close(pidfd)
+    return proc.poll() is not None
 
 
 def _sandbox(ctx: ToolContext) -> Sandbox | None:

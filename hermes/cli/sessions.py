@@ -127,7 +127,8 @@ def cmd_list(args: argparse.Namespace) -> int:
 
     def body(store: Store) -> int:
         ws = None if args.all_workspaces else str(workspace_arg(args))
-        sessions = store.list_sessions(workspace=ws, limit=args.limit)
+        # A session nobody said anything in (a start that was quit at once) is not one.
+        sessions = store.list_sessions(workspace=ws, limit=args.limit, nonempty=True)
         if args.json:
             print(json.dumps([session_json(s) for s in sessions], ensure_ascii=False))
             return EXIT_OK

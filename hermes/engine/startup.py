@@ -101,7 +101,7 @@ def open_db() -> Store:
 def find_resume(args: argparse.Namespace, store: Store, workspace: Path) -> SessionRecord | None:
     """The session named by --resume ID or --continue, if any."""
     if getattr(args, "continue_", False):
-        found = store.list_sessions(workspace=str(workspace), limit=1)
+        found = store.list_sessions(workspace=str(workspace), limit=1, nonempty=True)
         if not found:
             raise StartupError(f"no earlier session in {workspace} to continue")
         return found[0]

@@ -183,8 +183,10 @@ async def open_transport(
     if sandbox is not None:
         from hermes.sandbox.backends import SandboxError, open_sandbox
 
-        try:
-            box = open_sandbox(sandbox, workspace, network=server.sandbox.network)
+        try:  # in a thread: the first use tries bubblewrap once
+            box = await asyncio.to_thread(
+                open_sandbox, sandbox, workspace, network=server.sandbox.network
+            )
         except SandboxError as exc:
             raise McpSetupError(str(exc)) from exc
         if box.confined:

@@ -28,6 +28,7 @@ from hermes.frontends.common.format import (
     short_rule,
 )
 from hermes.frontends.common.output_view import summarize
+from hermes.frontends.common.search import pretty_arguments
 from hermes.frontends.common.transcript import ToolEntry, Transcript, hook_line
 
 LIVE_LINES_MAX = 40
@@ -247,8 +248,8 @@ class PlainRenderer:
             parts.append(diff_text(ev.preview, DIFF_LINES))
         elif ev.preview:
             parts.append(Text("$ " + ev.preview, "bold"))
-        else:
-            parts.append(Text(ev.arguments[:2000], "dim"))
+        else:  # one "name: value" a line, never escaped JSON
+            parts.append(Text(pretty_arguments(ev.arguments)[:4000], "dim"))
         if ev.catastrophic:
             parts.append(Text(f"⚠ {ev.reason}", "bold red"))
         else:

@@ -487,11 +487,11 @@ class HermesApp(App[int]):
         """PageUp/PageDown: every press counts, however fast they come."""
         self.conversation.page(direction)
 
-    async def action_jump_end(self) -> None:
-        await self.controls.end()
+    def action_jump_end(self) -> None:
+        self.run_worker(self.controls.end(), group="window", exclusive=True)
 
-    async def action_jump_start(self) -> None:
-        await self.controls.home()
+    def action_jump_start(self) -> None:
+        self.run_worker(self.controls.home(), group="window", exclusive=True)
 
     def action_search(self) -> None:
         self.controls.open_search()

@@ -31,6 +31,7 @@ from textual.widgets import Static
 
 from hermes import protocol as p
 from hermes.frontends.common.format import diff_text, key_argument, looks_like_diff, short_rule
+from hermes.frontends.common.search import pretty_arguments
 
 PREVIEW_MAX_LINES = 40
 _DECISIONS: dict[str, p.ApprovalDecision] = {d: d for d in p.APPROVAL_DECISIONS}
@@ -132,8 +133,8 @@ class ApprovalBar(Vertical):
             parts.append(diff_text(preview, PREVIEW_MAX_LINES))
         elif preview:
             parts.append(Text("$ " + preview, style="bold"))
-        elif r.arguments:
-            parts.append(Text(r.arguments[:2000], style="dim"))
+        elif r.arguments:  # one "name: value" a line, never escaped JSON
+            parts.append(Text(pretty_arguments(r.arguments)[:4000], style="dim"))
         if r.catastrophic:
             parts.append(Text(f"⚠ {r.reason}", style="bold red"))
         else:

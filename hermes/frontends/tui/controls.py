@@ -105,7 +105,7 @@ class Controls:
         if isinstance(event, p.SessionStarted):
             app.run_worker(self.session_ready(), group="welcome", exclusive=True)
         elif isinstance(event, p.TurnComplete):
-            if app.pending.items and not app.pending.waiting:
+            if app.pending.items:
                 await self.send_pending()
         elif isinstance(event, p.TurnAborted):
             app.pending.hold()  # Esc stops the turn, not the messages typed meanwhile
@@ -115,11 +115,14 @@ class Controls:
     # ------------------------------------------------------------------ sending
 
     async def send(self, text: str) -> None:
-        """Send ``text`` now, or hold it while a turn runs (editable until it goes)."""
+        """Send ``text`` now, or hold it while a turn runs (editable until it goes).
+        Messages held after an interrupt were typed first: they go first."""
         app = self.app
-        if app.link.busy or app.pending.waiting:
+        if app.link.busy:
             app.pending.add(text)
             return
+        if app.pending.items:
+            await self.send_pending()
         await self.submit(text)
 
     async def submit(self, text: str) -> None:

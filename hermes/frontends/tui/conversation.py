@@ -87,6 +87,11 @@ class Conversation(VerticalScroll):
         """Whether the view sticks to the end (the user has not scrolled away)."""
         return self.is_anchored and not getattr(self, "_anchor_released", False)
 
+    @property
+    def paging(self) -> bool:
+        """Whether PageUp/PageDown presses are still being carried out."""
+        return self._paging
+
     def widget_for(self, entry: Entry) -> Block | None:
         """The mounted block of ``entry``, if it is in the window."""
         return self.widgets.get(entry)
@@ -407,7 +412,8 @@ class Conversation(VerticalScroll):
         self._pages += direction
         if not self._paging:
             self._paging = True
-            self.call_later(self._run_pages)
+            # A worker, not a message handler: it waits for layouts this widget does.
+            self.run_worker(self._run_pages(), group="pages")
 
     async def _run_pages(self) -> None:
         try:

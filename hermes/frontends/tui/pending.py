@@ -50,6 +50,7 @@ class PendingList(Static):
         self._show()
 
     def _show(self) -> None:
+        self.waiting = self.waiting and bool(self.items)
         self.display = bool(self.items)
         if not self.items:
             return

@@ -65,18 +65,19 @@ class SessionScrollbar(Widget):
         style = THUMB if first <= y < first + rows else TRACK
         return Strip([Segment(" ", style)], 1)
 
-    async def _go(self, y: int) -> None:
+    def _go(self, y: int) -> None:
         height = max(1, self.size.height)
-        await self._jump(min(1.0, max(0.0, y / height)))
+        # A worker: showing an entry waits for the conversation's layout.
+        self.run_worker(self._jump(min(1.0, max(0.0, y / height))), group="jump", exclusive=True)
 
-    async def on_mouse_down(self, event: events.MouseDown) -> None:
+    def on_mouse_down(self, event: events.MouseDown) -> None:
         self._dragging = True
         self.capture_mouse()
-        await self._go(event.y)
+        self._go(event.y)
 
-    async def on_mouse_move(self, event: events.MouseMove) -> None:
+    def on_mouse_move(self, event: events.MouseMove) -> None:
         if self._dragging:
-            await self._go(event.y)
+            self._go(event.y)
 
     def on_mouse_up(self, event: events.MouseUp) -> None:
         self._dragging = False

@@ -48,9 +48,9 @@ class SearchBar(Horizontal):
         if self._field.value:
             self._field.select_all()
 
-    async def on_input_changed(self, event: Input.Changed) -> None:
+    def on_input_changed(self, event: Input.Changed) -> None:
         event.stop()
-        await self.run(event.value)
+        self.run_worker(self.run(event.value), group="search", exclusive=True)
 
     async def run(self, query: str) -> None:
         """Search for ``query`` and show its newest match."""
@@ -86,14 +86,15 @@ class SearchBar(Horizontal):
         self.conversation.set_query("", None)
         self.post_message(self.Closed())
 
-    async def on_key(self, event: events.Key) -> None:
+    def on_key(self, event: events.Key) -> None:
+        # Workers: moving the view waits for its layout, which a handler must not block.
         key = event.key
         if key in ("enter", "down", "ctrl+f"):
-            await self.step(+1)
+            self.run_worker(self.step(+1), group="search", exclusive=True)
         elif key in ("shift+enter", "up"):
-            await self.step(-1)
+            self.run_worker(self.step(-1), group="search", exclusive=True)
         elif key == "escape":
-            await self.close()
+            self.run_worker(self.close(), group="search", exclusive=True)
         else:
             return
         event.stop()

@@ -136,6 +136,7 @@ class ScriptedReply:
     endless: bool = False
     utf16_chunks: bool = False
     raw_body: str | None = None
+    cost: float | None = None  # sent as ``usage.cost`` (USD), as OpenRouter reports it
 
     def __post_init__(self) -> None:
         if self.delta_style not in DELTA_STYLES:

@@ -252,6 +252,8 @@ def stream_chunks(
         usage = chunk({})
         usage["choices"] = []
         usage["usage"] = usage_object(*estimate_usage(body, reply))
+        if reply.cost is not None:
+            usage["usage"]["cost"] = reply.cost
         chunks.append(usage)
     return chunks
 
@@ -299,4 +301,6 @@ def completion_object(
     }
     if reply.usage is not None:
         out["usage"] = usage_object(*estimate_usage(body, reply))
+        if reply.cost is not None:
+            out["usage"]["cost"] = reply.cost
     return out

@@ -17,12 +17,7 @@ from tests.frontends.tui.conftest import SIZE, MakeApp, call, screen_text, wait_
 from tests.frontends.tui.test_approvals import send
 
 ANSWER = (
-    "Here is the fix:\n\n"
-    "```python\n"
-    "def add(a, b):\n"
-    "    return a + b\n"
-    "```\n\n"
-    "Run the tests after.\n"
+    "Here is the fix:\n\n```python\ndef add(a, b):\n    return a + b\n```\n\nRun the tests after.\n"
 )
 
 

@@ -70,7 +70,9 @@ async def test_the_focused_block_is_highlighted_and_in_view(
     async with app.run_test(size=SIZE) as pilot:
         for i in range(6):
             await send(pilot, f"question {i}")
-            await wait_for(pilot, lambda i=i: not app.engine.busy and f"answer {i}" in screen_text(app))
+            await wait_for(
+                pilot, lambda i=i: not app.engine.busy and f"answer {i}" in screen_text(app)
+            )
         conv = app.conversation
         first = list(conv.query(ToolBlock))[0]
         await pilot.press("tab")
