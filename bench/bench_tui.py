@@ -257,11 +257,12 @@ def seeded_session(home: Path, workspace: Path, messages: int) -> str:
     return sid
 
 
-def press_keys(term: Terminal, key: bytes, count: int, per_write: int = 25) -> None:
-    """``count`` presses of ``key``, a few per write, draining what is drawn meanwhile."""
-    for start in range(0, count, per_write):
-        term.write(key * min(per_write, count - start))
-        term.read(0.01)
+def press_keys(term: Terminal, key: bytes, count: int, every: float = 0.03) -> None:
+    """``count`` presses of ``key``, one every ``every`` seconds (a held key's repeat),
+    draining what is drawn meanwhile."""
+    for _ in range(count):
+        term.write(key)
+        term.read(every)
 
 
 def settle(term: Terminal, seconds: float) -> None:

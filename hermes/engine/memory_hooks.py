@@ -415,7 +415,10 @@ def _part_name(view: Sequence[Message], index: int, summary: Message | None) -> 
     if msg.role == "user":
         last = max(i for i, m in enumerate(view) if m.role == "user")
         who = "your message" if index == last else "an earlier message of yours"
-        return who, "Send less text at once (or save it to a file and ask for parts of it)."
+        advice = "Send less text at once (or save it to a file and ask for parts of it)"
+        if index == 1:  # the first request is never folded: it stays in this session
+            advice += ", in a new session (/new)"
+        return who, advice + "."
     if msg.role == "tool":
         calls: dict[str, ToolCall] = {}
         for m in view[:index]:

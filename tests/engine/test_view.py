@@ -148,3 +148,44 @@ def test_order_results_sorts_each_run_into_call_order() -> None:
         Message("user", "next"),
     ]
     assert [m.tool_call_id for m in order_results(msgs)] == [None, "a", "b", "c", None]
+
+
+def test_replay_keeps_each_call_as_it_ended() -> None:
+    """Interrupted stays interrupted; diffs, exit codes, durations and reasoning come back
+    (issue 17: resumed history looks as it did live)."""
+    from hermes import protocol as p
+    from hermes.engine.view import replay_events
+
+    run = ToolCall("t", "terminal", '{"command": "sleep 9"}')
+    edit = ToolCall("e", "patch", "{}")
+    items = [
+        StoredMessage(0, 0, Message("user", "go"), 0.0),
+        StoredMessage(1, 1, Message("assistant", "ok", (run, edit)), 0.0, reasoning="hmm"),
+        StoredMessage(2, 2, Message("tool", "started\n[interrupted]", tool_call_id="t"), 0.0),
+        StoredMessage(3, 3, Message("tool", "Patched a.py", tool_call_id="e"), 0.0),
+    ]
+    states = {
+        "t": CallState("t", "terminal", "{}", "interrupted", exit_code=130, duration=2.5),
+        "e": CallState("e", "patch", "{}", "done", diff="-a\n+b\n", duration=0.1),
+    }
+    events = replay_events(items, states)
+    assert events[1] == p.AssistantMessage(
+        "ok",
+        (p.ToolCallView("t", "terminal", run.arguments), p.ToolCallView("e", "patch", "{}")),
+        reasoning="hmm",
+        replay=True,
+    )
+    assert events[2:] == [
+        p.ToolCallEnd(
+            "t",
+            "terminal",
+            "interrupted",
+            "started\n[interrupted]",
+            exit_code=130,
+            replay=True,
+            duration=2.5,
+        ),
+        p.ToolCallEnd(
+            "e", "patch", "done", "Patched a.py", diff="-a\n+b\n", replay=True, duration=0.1
+        ),
+    ]

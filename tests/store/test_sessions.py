@@ -288,3 +288,34 @@ def test_many_connections_claiming_at_once_give_each_call_one_owner(tmp_path: Pa
     assert all(states[c].reason == f"owner {winners[c][0]}" for c in ids)
     for s in stores:
         s.close()
+
+
+def test_a_result_keeps_its_diff_exit_code_and_duration_and_a_reply_its_reasoning(
+    store: Store,
+) -> None:
+    s = store.create_session("/w", "m", "ask")
+    call = ToolCall("c1", "patch", "{}")
+    store.append_message(s.id, Message("assistant", None, (call,)), reasoning="thinking")
+    store.append_message(
+        s.id,
+        Message("tool", "Patched", tool_call_id="c1"),
+        diff="-a\n+b\n",
+        exit_code=None,
+        duration=0.25,
+    )
+    assert store.call_states(s.id)["c1"] == CallState(
+        "c1", "patch", "{}", "done", "", "-a\n+b\n", None, 0.25
+    )
+    assert [m.reasoning for m in store.load_messages(s.id)] == ["thinking", ""]
+
+
+def test_usage_summary_and_listing_only_sessions_with_messages(store: Store) -> None:
+    empty = store.create_session("/w", "m", "ask")
+    used = store.create_session("/w", "m", "ask")
+    store.append_message(used.id, Message("user", "hi"))
+    assert store.usage_summary(used.id) == (0, 0, None)
+    store.record_model_call(used.id, ModelCallRecord("m", 10, 1, 5.0, 0, 100, 7, cost=0.5))
+    store.record_model_call(used.id, ModelCallRecord("m", 10, 1, 5.0, 0, 300, 9, cost=0.25))
+    assert store.usage_summary(used.id) == (300, 9, 0.75)
+    assert [r.id for r in store.list_sessions("/w", nonempty=True)] == [used.id]
+    assert {r.id for r in store.list_sessions("/w")} == {used.id, empty.id}

@@ -452,3 +452,21 @@ async def test_nul_byte_in_a_path_does_not_stop_the_turn(
     assert of_type(events, p.TurnComplete) and not of_type(events, p.Error)
     tool_message = server.requests[1].messages[-1]
     assert tool_message["role"] == "tool" and "path contains a NUL byte" in tool_message["content"]
+
+
+def test_edit_problem_says_why_a_patch_would_fail_without_writing(tmp_path: Path) -> None:
+    from hermes.tools.files import edit_problem
+
+    target = tmp_path / "a.py"
+    target.write_text("x = 1\nx = 1\n")
+    args = {"path": "a.py", "old_string": "x = 1", "new_string": "x = 2"}
+    assert edit_problem("patch", args, tmp_path).startswith("old_string matches 2 places in a.py")
+    assert edit_problem("patch", {**args, "replace_all": True}, tmp_path) == ""
+    assert edit_problem("patch", {**args, "old_string": "y"}, tmp_path).startswith(
+        "old_string not found in a.py"
+    )
+    assert edit_problem("patch", {**args, "path": "b.py"}, tmp_path).startswith(
+        "File not found: b.py"
+    )
+    assert edit_problem("write_file", {"path": "a.py", "content": ""}, tmp_path) == ""
+    assert target.read_text() == "x = 1\nx = 1\n"

@@ -103,5 +103,5 @@ def copy_command(entries: Sequence[Entry], arg: str) -> tuple[str | None, str]:
 
 
 def _size(text: str) -> str:
-    lines = text.count("\n") + 1
+    lines = len(text.splitlines()) or 1
     return f"{lines} line{'s' if lines != 1 else ''}, {len(text):,} characters"

@@ -49,8 +49,8 @@ def tool_status(entry: ToolEntry) -> str:
     parts = [STATE_LABELS.get(entry.state, entry.state)]
     if entry.exit_code is not None and entry.finished:
         parts.append(f"exit {entry.exit_code}")
-    if entry.duration is not None and entry.finished:
-        parts.append(elapsed_label(entry.duration))
+    if entry.duration is not None and entry.finished and entry.duration >= 1.0:
+        parts.append(elapsed_label(entry.duration))  # shorter is not worth a word
     return " · ".join(parts)
 
 

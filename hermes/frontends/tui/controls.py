@@ -13,6 +13,8 @@ import asyncio
 import time
 from typing import TYPE_CHECKING
 
+from textual.widgets import Input, TextArea
+
 from hermes import protocol as p
 from hermes.frontends.common import local_state
 from hermes.frontends.common.attachments import expand
@@ -87,6 +89,8 @@ class Controls:
             hint,
         )
         app.status_bar.places = Places(short_path(workspace, 30), branch, dict(model.pricing))
+        if not status.context_window and model.context_window:  # known before any request
+            status.context_window = model.context_window
         app.conversation.flush_now(self.welcome)
         app.refresh_status()
 
@@ -215,6 +219,11 @@ class Controls:
     def copy_selection(self) -> bool:
         """Copy the selected text (answers, code, tool output); False when none is."""
         app = self.app
+        focused = app.focused
+        if isinstance(focused, TextArea | Input) and focused.selected_text:  # input, Ctrl+T
+            app.copy_to_clipboard(focused.selected_text)
+            app.notify(f"copied {len(focused.selected_text):,} characters", timeout=2)
+            return True
         selected = app.screen.get_selected_text()
         if not selected:
             return False

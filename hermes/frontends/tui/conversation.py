@@ -327,6 +327,12 @@ class Conversation(VerticalScroll):
             self._edge_scheduled = True
             self.call_later(self._load_edge)
 
+    def watch_virtual_size(self, old: object, new: object) -> None:
+        self._moved()  # more (or less) above or below: the session scrollbar redraws
+
+    def on_resize(self) -> None:
+        self._moved()
+
     def _moved(self) -> None:
         if self.on_moved is not None:
             self.on_moved()

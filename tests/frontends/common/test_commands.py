@@ -57,6 +57,7 @@ class FakeSurface:
         self.sent: list[str] = []
         self.choices: list[Choice] = []
         self.calls: list[str] = []
+        self.copied: list[str] = []
 
     @property
     def engine(self) -> Any:
@@ -87,6 +88,9 @@ class FakeSurface:
 
     async def clear(self) -> None:
         self.calls.append("clear")
+
+    def copy_to_clipboard(self, text: str) -> None:
+        self.copied.append(text)
 
     async def quit(self) -> None:
         self.calls.append("quit")
@@ -390,4 +394,21 @@ async def test_hooks_lists_what_is_configured_and_from_where(workspace: Path) ->
             "Glob (target files)",
             "info",
         )
+    ]
+
+
+async def test_copy_copies_the_last_answer_or_its_code_block() -> None:
+    from hermes import protocol as p
+
+    surface = FakeSurface()
+    surface.transcript.apply(p.AssistantMessage("Use this:\n\n```sh\nmake test\n```\n"))
+    commands = SlashCommands(surface)
+    await commands.run("/copy", "")
+    await commands.run("/copy", "code")
+    await commands.run("/copy", "everything")
+    assert surface.copied == ["Use this:\n\n```sh\nmake test\n```\n", "make test"]
+    assert surface.said == [
+        ("copied the last answer (5 lines, 31 characters)", "info"),
+        ("copied the last code block (1 line, 9 characters)", "info"),
+        ("usage: /copy (the last answer) or /copy code (its last code block)", "warning"),
     ]

@@ -3,15 +3,23 @@
 
 from __future__ import annotations
 
-import asyncio
 from pathlib import Path
 
+from hermes.frontends.common.modes import approval_cycle
 from hermes.frontends.tui.dialogs import ListDialog
 from hermes.frontends.tui.status import StatusBar
 from hermes.frontends.tui.transcript_view import TranscriptView
 from hermes.testing.scripted.server import ScriptedServer
 from hermes.testing.scripted.types import ScriptedReply
-from tests.frontends.tui.conftest import SIZE, MakeApp, _text_of, call, screen_text, type_text, wait_for
+from tests.frontends.tui.conftest import (
+    SIZE,
+    MakeApp,
+    _text_of,
+    call,
+    screen_text,
+    type_text,
+    wait_for,
+)
 from tests.frontends.tui.test_approvals import send
 
 LONG_OUTPUT = "\n".join(f"line {i} of the build log" for i in range(1, 61))
@@ -47,7 +55,10 @@ async def test_the_transcript_view_shows_every_call_in_full_and_searches(
         assert view.matches and view.index == len(view.matches) - 1
         area = view.query_one("#transcript-text")
         assert area.selected_text.lower() == "line 42 of"  # type: ignore[attr-defined]
-        await pilot.press("escape", "escape")
+        await pilot.press("escape")  # the search field closes; the text has the keys
+        await pilot.press("ctrl+c")  # copies the selected match
+        assert app.clipboard.lower() == "line 42 of"
+        await pilot.press("escape")
         await wait_for(pilot, lambda: not isinstance(app.screen, TranscriptView))
         assert app.focused is app.prompt_input
 
@@ -74,7 +85,9 @@ async def test_esc_esc_goes_back_to_a_message_to_edit_it(
         rows = [label for _, label in app.screen.items]  # type: ignore[attr-defined]
         assert "change a.txt" in rows[0] and "first question" in rows[1]  # newest first
         await pilot.press("enter")  # "change a.txt": it changed a file, so confirm
-        await wait_for(pilot, lambda: isinstance(app.screen, ListDialog) and "a.txt" in app.screen.title_text)  # type: ignore[attr-defined]
+        await wait_for(
+            pilot, lambda: isinstance(app.screen, ListDialog) and "a.txt" in app.screen.title_text
+        )
         await pilot.press("enter")  # rewind the conversation and restore the file
         await wait_for(pilot, lambda: app.prompt_input.text == "change a.txt")
         await wait_for(pilot, lambda: "Second answer." not in screen_text(app))
@@ -87,19 +100,22 @@ async def test_esc_esc_goes_back_to_a_message_to_edit_it(
     assert users == ["first question", "tell me about a.txt"]
 
 
-async def test_shift_tab_cycles_the_approval_mode(server: ScriptedServer, make_app: MakeApp) -> None:
+async def test_shift_tab_cycles_the_approval_mode(
+    server: ScriptedServer, make_app: MakeApp
+) -> None:
     app = make_app()
     async with app.run_test(size=SIZE) as pilot:
-        await wait_for(pilot, lambda: app.link.ready)
-        await asyncio.sleep(0)
+        await wait_for(pilot, lambda: app.link.ready and bool(app.transcript.status.sandbox))
         sandboxed = app.engine.state.policy.sandboxed
+        cycle = approval_cycle(sandboxed)
+        assert cycle[:2] == ("ask", "auto-edit") and ("auto" in cycle) == sandboxed
+        assert "yolo" not in cycle
         seen = []
-        for _ in range(4):
+        for _ in range(len(cycle) + 1):
             await pilot.press("shift+tab")
             await pilot.pause(0.05)
             seen.append(app.engine.state.policy.mode)
-        cycle = ["auto-edit", "auto", "ask", "auto-edit"] if sandboxed else ["auto-edit", "ask"] * 2
-        assert seen == cycle
+        assert seen == [*cycle[1:], cycle[0], cycle[1]]  # round and round
         assert seen[-1] in _text_of(app.query_one(StatusBar))
         await send(pilot, "/approvals yolo")  # yolo only this way...
         await wait_for(pilot, lambda: app.engine.state.policy.mode == "yolo")
@@ -157,5 +173,5 @@ async def test_at_path_attaches_a_file_and_at_dir_a_listing(
         assert "@ src/app.py · 2 lines" in shown and "@ src/ · 2 entries" in shown
         assert "return 42" not in shown  # a chip, not the content
     sent = server.requests[0].messages[-1]["content"]
-    assert sent.startswith("explain @src/app.py and @src/ please\n\n<attachment path=\"src/app.py\"")
+    assert sent.startswith('explain @src/app.py and @src/ please\n\n<attachment path="src/app.py"')
     assert "def main():\n    return 42" in sent and "app.py\nutil.py" in sent

@@ -2,12 +2,20 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from pathlib import Path
+
+from hermes.frontends.tui.app import HermesApp
 from hermes.frontends.tui.input_box import PromptInput
 from hermes.frontends.tui.tool_block import ToolBlock
 from hermes.testing.scripted.server import ScriptedServer
 from hermes.testing.scripted.types import ScriptedReply
 from tests.frontends.tui.conftest import SIZE, MakeApp, call, screen_text, type_text, wait_for
 from tests.frontends.tui.test_approvals import send
+
+
+def answered(app: HermesApp, text: str) -> Callable[[], bool]:
+    return lambda: not app.engine.busy and text in screen_text(app)
 
 
 def _reads(n: int) -> ScriptedReply:
@@ -18,7 +26,7 @@ def _reads(n: int) -> ScriptedReply:
 
 
 async def test_tab_then_typing_goes_to_the_input_and_esc_returns(
-    server: ScriptedServer, make_app: MakeApp, workspace
+    server: ScriptedServer, make_app: MakeApp, workspace: Path
 ) -> None:
     (workspace / "notes.txt").write_text("a note\n")
     server.add(_reads(1), ScriptedReply(text="read it"))
@@ -44,7 +52,7 @@ async def test_tab_then_typing_goes_to_the_input_and_esc_returns(
 
 
 async def test_a_clicked_block_passes_typing_on(
-    server: ScriptedServer, make_app: MakeApp, workspace
+    server: ScriptedServer, make_app: MakeApp, workspace: Path
 ) -> None:
     (workspace / "notes.txt").write_text("a note\n")
     server.add(_reads(1), ScriptedReply(text="read it"))
@@ -52,7 +60,7 @@ async def test_a_clicked_block_passes_typing_on(
     async with app.run_test(size=SIZE) as pilot:
         await send(pilot, "read the notes")
         await wait_for(pilot, lambda: not app.engine.busy and "read it" in screen_text(app))
-        block = list(app.conversation.query(ToolBlock))[0]
+        block = next(iter(app.conversation.query(ToolBlock)))
         await pilot.click(block)
         assert app.focused is block
         await type_text(pilot, "typed after a click")
@@ -60,7 +68,7 @@ async def test_a_clicked_block_passes_typing_on(
 
 
 async def test_the_focused_block_is_highlighted_and_in_view(
-    server: ScriptedServer, make_app: MakeApp, workspace
+    server: ScriptedServer, make_app: MakeApp, workspace: Path
 ) -> None:
     (workspace / "notes.txt").write_text("a note\n")
     # Several turns, so the first tool block is pages above the end.
@@ -70,11 +78,9 @@ async def test_the_focused_block_is_highlighted_and_in_view(
     async with app.run_test(size=SIZE) as pilot:
         for i in range(6):
             await send(pilot, f"question {i}")
-            await wait_for(
-                pilot, lambda i=i: not app.engine.busy and f"answer {i}" in screen_text(app)
-            )
+            await wait_for(pilot, answered(app, f"answer {i}"))
         conv = app.conversation
-        first = list(conv.query(ToolBlock))[0]
+        first = next(iter(conv.query(ToolBlock)))
         await pilot.press("tab")
         block = app.focused
         assert isinstance(block, ToolBlock)

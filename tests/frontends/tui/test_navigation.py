@@ -7,6 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from rich.text import Text
 from textual import events
 
 from hermes.frontends.tui.app import HermesApp
@@ -120,8 +121,12 @@ async def test_ctrl_f_finds_and_highlights_matches_anywhere(
         await wait_for(pilot, lambda: "question 7: what does handler 7 do?" in visible_text(app))
         current = [w for w in conv.children if w.has_class("search-current")]
         assert len(current) == 1 and "question 7:" in _text_of(current[0])
-        highlighted = [s for s in current[0].render().spans if s.style]  # type: ignore[attr-defined]
-        assert highlighted  # the match itself is marked
+        content = current[0].content  # type: ignore[attr-defined]
+        assert isinstance(content, Text)
+        marked = [
+            content.plain[s.start : s.end] for s in content.spans if "reverse" in str(s.style)
+        ]
+        assert marked == ["handler 7 do"]  # the match itself is marked
         assert "1 of 1" in screen_text_bottom(app)
         await pilot.press("escape")
         await wait_for(pilot, lambda: isinstance(app.focused, PromptInput))

@@ -31,7 +31,7 @@ async def test_a_patch_that_cannot_apply_fails_without_asking(
     [end] = of(events, p.ToolCallEnd)
     assert end.status == "failed" and end.output.startswith("old_string not found in app.py")
     assert (workspace / "app.py").read_text() == "def add(a, b):\n    return a - b\n"
-    tool_result = [m for m in server.requests[1].messages if m["role"] == "tool"][0]
+    tool_result = next(m for m in server.requests[1].messages if m["role"] == "tool")
     assert tool_result["content"] == end.output
 
 

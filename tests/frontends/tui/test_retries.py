@@ -4,8 +4,8 @@ failed message again does not send it twice."""
 
 from __future__ import annotations
 
-from hermes.frontends.tui.blocks import AssistantBlock
 from hermes.frontends.tui.app import HermesApp
+from hermes.frontends.tui.blocks import AssistantBlock
 from hermes.testing.scripted.server import ScriptedServer
 from hermes.testing.scripted.types import ScriptedReply
 from tests.frontends.tui.conftest import SIZE, MakeApp, _text_of, screen_text, wait_for

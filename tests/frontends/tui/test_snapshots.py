@@ -1,7 +1,8 @@
 """Snapshots at a fixed terminal size (pytest-textual-snapshot).
 
 Content is deterministic: fixed clocks (elapsed 0.0s, ages "just now"), fixed token
-usage, fixed call ids, relative paths only, no cursor blink. Update with
+usage, fixed call ids, relative paths only, no cursor blink; the first screen's
+workspace is under a fixed home, its endpoint and resume hint fixed. Update with
 ``pytest tests/frontends/tui --snapshot-update`` after checking the new pictures.
 """
 
@@ -12,6 +13,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import pytest
 from textual.pilot import Pilot
 
 from hermes.frontends.tui.app import HermesApp
@@ -29,10 +31,27 @@ USAGE = (1200, 40)
 SnapCompare = Callable[..., bool]
 
 
+@pytest.fixture(autouse=True)
+def fixed_places(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """The first screen and status line name the workspace, endpoint and last session:
+    make them the same on every run (the workspace shows as ``~/ws``)."""
+    from hermes.frontends.tui import controls
+
+    monkeypatch.setenv("HOME", str(tmp_path))
+    monkeypatch.setattr(controls, "endpoint_label", lambda url: "127.0.0.1:8080")
+    monkeypatch.setattr(controls, "resume_hint", lambda *args: "")
+
+
+def first_screen_done(app: HermesApp) -> bool:
+    """The first screen has what the open session tells it."""
+    return app.link.ready and bool(app.controls.welcome.welcome.sandbox)
+
+
 def prompt_then(text: str, ready: Callable[[HermesApp], bool]) -> Callable[[Pilot[Any]], Any]:
     async def run_before(pilot: Pilot[Any]) -> None:
         app = pilot.app
         assert isinstance(app, HermesApp)
+        await wait_for(pilot, lambda: first_screen_done(app))
         await type_text(pilot, text)
         await pilot.press("enter")
         await wait_for(pilot, lambda: ready(app))
@@ -41,8 +60,14 @@ def prompt_then(text: str, ready: Callable[[HermesApp], bool]) -> Callable[[Pilo
     return run_before
 
 
-def test_empty_screen(snap_compare: SnapCompare, make_app: MakeApp) -> None:
-    assert snap_compare(make_app(), terminal_size=SNAP_SIZE)
+def test_first_screen(snap_compare: SnapCompare, make_app: MakeApp) -> None:
+    async def opened(pilot: Pilot[Any]) -> None:
+        app = pilot.app
+        assert isinstance(app, HermesApp)
+        await wait_for(pilot, lambda: first_screen_done(app))
+        await pilot.pause(0.2)
+
+    assert snap_compare(make_app(), terminal_size=SNAP_SIZE, run_before=opened)
 
 
 def test_streaming_answer(
@@ -154,3 +179,51 @@ def test_session_picker(
         )
 
     assert snap_compare(app, terminal_size=SNAP_SIZE, run_before=listed)
+
+
+def test_transcript_view(
+    snap_compare: SnapCompare, server: ScriptedServer, make_app: MakeApp, workspace: Path
+) -> None:
+    (workspace / "notes.txt").write_text("".join(f"note {i}\n" for i in range(1, 9)))
+    server.add(
+        ScriptedReply(
+            text="Reading your notes.",
+            tool_calls=(call("read_file", "r1", path="notes.txt"),),
+            usage=USAGE,
+        ),
+        ScriptedReply(text="There are **eight** notes.", usage=USAGE),
+    )
+
+    async def opened(pilot: Pilot[Any]) -> None:
+        app = pilot.app
+        assert isinstance(app, HermesApp)
+        await prompt_then(
+            "how many notes?",
+            lambda a: not a.engine.busy and a.transcript.status.completion_tokens > 40,
+        )(pilot)
+        await pilot.press("ctrl+t")
+        await pilot.pause(0.3)
+
+    assert snap_compare(make_app(), terminal_size=SNAP_SIZE, run_before=opened)
+
+
+def test_search(snap_compare: SnapCompare, server: ScriptedServer, make_app: MakeApp) -> None:
+    server.add(
+        ScriptedReply(text="The retry loop lives in `client.py`.", usage=USAGE),
+        ScriptedReply(text="Backoff doubles each time, up to 30 s.", usage=USAGE),
+    )
+
+    async def searched(pilot: Pilot[Any]) -> None:
+        app = pilot.app
+        assert isinstance(app, HermesApp)
+        await prompt_then("where is the retry loop?", lambda a: not a.engine.busy)(pilot)
+        await prompt_then(
+            "and the backoff?",
+            lambda a: not a.engine.busy and "30 s" in str(a.transcript.entries[-1]),
+        )(pilot)
+        await pilot.press("ctrl+f")
+        await type_text(pilot, "retry")
+        await wait_for(pilot, lambda: bool(app.search_bar.hits))
+        await pilot.pause(0.3)
+
+    assert snap_compare(make_app(), terminal_size=SNAP_SIZE, run_before=searched)
