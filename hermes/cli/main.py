@@ -279,9 +279,8 @@ def _command_prompt(args: argparse.Namespace) -> str:
     if parsed is None:
         return str(args.prompt)
     from hermes.engine.startup import workspace_from
-    from hermes.skills.commands import discover_commands, expand_line
-
     from hermes.frontends.common.attachments import expand
+    from hermes.skills.commands import discover_commands, expand_line
 
     workspace = workspace_from(args)
     trusted = True if getattr(args, "trust_workspace", False) else None
