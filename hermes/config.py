@@ -735,6 +735,19 @@ WORKSPACE_RULES: dict[str, tuple[WorkspaceRule, str]] = {
     "mcp.description_max_chars": ("neutral", "sets a prompt budget"),
     "mcp.server_description_budget_chars": ("neutral", "sets a prompt budget"),
     "mcp.servers": ("servers", "starts a process at start-up"),
+    **{
+        f"hooks.{event}": ("loosen", f"runs these commands on every {event} event")
+        for event in (
+            "SessionStart",
+            "UserPromptSubmit",
+            "PreToolUse",
+            "PostToolUse",
+            "Notification",
+            "PreCompact",
+            "Stop",
+            "SessionEnd",
+        )
+    },
     "checkpoints.enabled": ("higher", "turns checkpoints off"),
     "checkpoints.max_file_bytes": ("higher", "checkpoints fewer files"),
     "checkpoints.max_files": ("higher", "checkpoints fewer files"),
