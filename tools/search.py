@@ -34,6 +34,7 @@ from hermes.execution.output import (
     protected_path_error,
 )
 from hermes.execution.spec import ToolContext, ToolResult, ToolSpec
+from hermes.safety.sensitive import sensitive_reason
 
 SKIP_DIRS = frozenset(
     {".git", ".hg", ".svn", "node_modules", "__pycache__", ".venv", ".mypy_cache",
@@ -247,6 +248,15 @@ class _Results:
     lines: list[str] = field(default_factory=list)
     used: int = 0
     more: int = 0
+    withheld: set[str] = field(default_factory=set)
+
+    def may_show(self, path: Path, shown: str) -> bool:
+        """False for a file that may hold secrets: its lines are never shown by a search
+        (read_file asks first); the file is named at the end instead."""
+        if sensitive_reason(path) is None:
+            return True
+        self.withheld.add(shown)
+        return False
 
     def add(self, line: str) -> None:
         if len(self.lines) < self.limit and self.used + len(line) <= self.budget:
@@ -288,6 +298,8 @@ def _fallback_content(
             if text.endswith("\n"):
                 lines.pop()
         shown = display_path(ctx, path)
+        if not out.may_show(path, shown):
+            continue
         for number, line in enumerate(lines, 1):
             if regex.search(line):
                 out.add(_match_line(shown, number, line))
@@ -371,8 +383,9 @@ def _rg_content(
             return  # e.g. rg's "binary file matches" notice
         seen += 1
         path = Path(os.fsdecode(name))
-        if not is_protected(path):
-            out.add(_match_line(display_path(ctx, path), int(number), decode(text)))
+        shown = display_path(ctx, path)
+        if not is_protected(path) and out.may_show(path, shown):
+            out.add(_match_line(shown, int(number), decode(text)))
 
     rc, err = _run_rg(ctx, argv, deadline, on_line)
     if rc == 2 and not seen:
@@ -474,11 +487,16 @@ def search_files(ctx: ToolContext, args: Mapping[str, Any]) -> ToolResult:
         what, none = "matches", f"No matches for {pattern!r} in {shown_root}"
     if not complete and ctx.cancel.is_set():
         return _fail("[search interrupted by user]\n" + "\n".join(out.lines))
-    if not out.lines and complete:
+    if not out.lines and not out.withheld and complete:
         return _fail(none + (f" (file_glob {globs[0]!r})" if globs else ""))
     lines = list(out.lines)
     if out.more:
         lines.append(f"[{out.more:,} more {what} not shown; narrow the pattern, path or file_glob]")
+    if out.withheld:
+        lines.append(
+            f"[matches in {len(out.withheld):,} file(s) that may hold secrets are not shown: "
+            f"{', '.join(sorted(out.withheld)[:10])}; read_file asks before showing them]"
+        )
     if not complete:
         lines.append("[search stopped at the time limit; results are partial]")
     return ToolResult(ok=True, content="\n".join(lines))

@@ -340,3 +340,24 @@ def test_nul_byte_in_an_argument_is_a_tool_error(workspace: Path, arg: str) -> N
     args = {"pattern": "x", arg: "a\x00b"}
     result = search_files(ctx_for(workspace), args)
     assert not result.ok and result.content.startswith(f"{arg} contains a NUL byte")
+
+
+@pytest.mark.parametrize("with_rg", [False, True], ids=["python", "rg"])
+def test_content_search_never_shows_lines_of_secret_files(
+    workspace: Path, monkeypatch: pytest.MonkeyPatch, with_rg: bool
+) -> None:
+    if with_rg:
+        assert search.find_rg() is not None, "the ripgrep package ships rg"
+    else:
+        monkeypatch.setattr(search, "find_rg", lambda: None)
+    (workspace / ".env").write_text("API_KEY=sk-live-do-not-show\n")
+    (workspace / "deploy").mkdir()
+    (workspace / "deploy" / "server.key").write_text("API_KEY inside a key file\n")
+    (workspace / "settings.py").write_text("API_KEY = os.environ['API_KEY']\n")
+    result = search_files(ctx_for(workspace), {"pattern": "API_KEY"})
+    assert result.ok
+    assert result.content.splitlines() == [
+        "settings.py:1:API_KEY = os.environ['API_KEY']",
+        "[matches in 2 file(s) that may hold secrets are not shown: .env, deploy/server.key; "
+        "read_file asks before showing them]",
+    ]
