@@ -57,6 +57,7 @@ from hermes.frontends.common.sessions import (
 )
 from hermes.frontends.common.signals import SignalStop, signal_name
 from hermes.frontends.common.transcript import Transcript
+from hermes.frontends.common.welcome import cost_label
 from hermes.frontends.plain.render import PlainRenderer
 
 PICKER_ROWS = 20
@@ -411,6 +412,9 @@ class PlainRepl:
             s.model,
             context_label(s.context_tokens, s.context_window, s.usage_estimated),
             usage_label(s.prompt_tokens, s.completion_tokens, s.usage_estimated),
+            cost_label(
+                s.prompt_tokens, s.completion_tokens, s.cost, self.setup.config.model.pricing
+            ),
             s.approval_mode,
             s.sandbox,
         ]

@@ -233,7 +233,6 @@ class Controls:
         app.notify(f"copied {len(text):,} characters", timeout=2)
         return True
 
-
     # ------------------------------------------------------------------ editing a message
 
     def escape(self) -> bool:
