@@ -22,6 +22,7 @@ import time
 import urllib.parse
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -44,12 +45,40 @@ def _writable(path: Path) -> bool:
     return os.access(path.parent, os.W_OK) and os.access(path, os.W_OK)
 
 
+@dataclass(frozen=True)
+class WriteStats:
+    """How writes were committed: ``writes`` joined ``commits`` transactions;
+    ``waiting`` writers are queued for the connection now."""
+
+    writes: int
+    commits: int
+    waiting: int
+
+
+@dataclass
+class _Group:
+    """Writes sharing one transaction: how many joined, and how it ended."""
+
+    members: int = 0
+    done: bool = False
+    error: sqlite3.Error | None = None
+
+
 class Database:
     """One SQLite connection guarded by a lock; the base of :class:`hermes.store.sessions.Store`."""
 
     def __init__(self, path: Path, *, busy_timeout_ms: int = 10_000) -> None:
         self.path = path
         self._lock = threading.RLock()
+        # Group commit (see write): the writers waiting for the lock, the open group,
+        # and a condition to wait for its commit on.
+        self._lock_free = threading.Condition(self._lock)
+        self._queue_lock = threading.Lock()
+        self._queued = 0
+        self._group: _Group | None = None
+        self._local = threading.local()
+        self._writes = 0
+        self._commits = 0
         self._busy_timeout = busy_timeout_ms / 1000
         self.read_only = path.is_file() and not _writable(path)
         if self.read_only:
@@ -141,51 +170,142 @@ class Database:
 
     @contextmanager
     def write(self) -> Iterator[sqlite3.Connection]:
-        """One IMMEDIATE transaction, committed durably; any SQLite failure is a StoreError.
+        """One write, committed durably before this returns; any SQLite failure is a
+        StoreError.
+
+        Group commit: writes that arrive while another is in progress join its
+        ``BEGIN IMMEDIATE`` transaction, each in a savepoint (a failing write undoes only
+        its own changes), and the last of them commits for all, so concurrent writers
+        (parallel tool results, subagents) share one fsync instead of queueing for one
+        each. Every writer still returns only after the commit holding its write.
 
         Nested in another ``write`` of this store (same thread), it is a savepoint of the
-        outer transaction: undone on error, committed with the outer one.
+        outer write: undone on error, committed with it.
         """
-        with self._lock:
-            if self.read_only:
-                raise StoreError(
-                    f"{self.path}: the session database is read-only here (its directory or "
-                    "file is not writable); sessions can be listed, shown, searched and "
-                    "exported, but nothing can be saved"
-                )
-            if self._db.in_transaction:
+        if getattr(self._local, "depth", 0):
+            with self._lock:
                 yield from self._savepoint()
-                return
-            try:
-                self._retry(lambda: self._db.execute("BEGIN IMMEDIATE"))
-            except sqlite3.Error as exc:
-                raise self._fail(exc, "start a write") from exc
+            return
+        if self.read_only:
+            raise StoreError(
+                f"{self.path}: the session database is read-only here (its directory or "
+                "file is not writable); sessions can be listed, shown, searched and "
+                "exported, but nothing can be saved"
+            )
+        with self._queue_lock:
+            self._queued += 1
+        with self._lock:
+            with self._queue_lock:
+                self._queued -= 1
+            group = self._group
+            if group is None:
+                try:
+                    self._retry(lambda: self._db.execute("BEGIN IMMEDIATE"))
+                except sqlite3.Error as exc:
+                    raise self._fail(exc, "start a write") from exc
+                group = self._group = _Group()
+            alone = group.members == 0
+            group.members += 1
+            self._writes += 1
+            if not alone:
+                self._db.execute("SAVEPOINT group_member")
+            self._local.depth = 1
             try:
                 yield self._db
-                self._db.execute("COMMIT")
             except BaseException as exc:
-                if self._db.in_transaction:
-                    try:
-                        self._db.execute("ROLLBACK")
-                    except sqlite3.Error:
-                        pass
+                self._local.depth = 0
+                self._undo_member(group, alone)
                 if isinstance(exc, sqlite3.Error):
                     raise self._fail(exc, "save to the session database") from exc
                 raise
+            self._local.depth = 0
+            if not alone:
+                self._db.execute("RELEASE group_member")
+            self._settle(group)
+            if group.error is not None:
+                raise self._fail(group.error, "save to the session database") from group.error
+
+    def _undo_member(self, group: _Group, alone: bool) -> None:
+        """Undo a failed write's changes, and only its own. Called holding the lock."""
+        if alone:
+            # Nobody else's changes are in the transaction yet: undo it whole.
+            self._end_group(group, "ROLLBACK")
+            return
+        try:
+            self._db.execute("ROLLBACK TO group_member")
+            self._db.execute("RELEASE group_member")
+        except sqlite3.Error as exc:
+            # SQLite already rolled the whole transaction back (disk full, I/O error):
+            # the other writes of the group are lost too, and must say so.
+            group.error = exc
+            self._end_group(group, "ROLLBACK")
+            return
+        self._settle(group)
+
+    def _settle(self, group: _Group) -> None:
+        """Commit ``group`` if no other writer is waiting to join it; otherwise wait
+        (lock released) until the last one has committed it. Called holding the lock."""
+        with self._queue_lock:
+            last = self._queued == 0
+        if last:
+            self._end_group(group, "COMMIT")
+            return
+        while not group.done:
+            self._lock_free.wait()
+
+    def _end_group(self, group: _Group, statement: str) -> None:
+        """COMMIT or ROLLBACK the group's transaction and wake its waiting members."""
+        try:
+            if self._db.in_transaction:
+                self._db.execute(statement)
+                self._commits += statement == "COMMIT"
+            elif statement == "COMMIT" and group.error is None:
+                group.error = sqlite3.OperationalError("the transaction was rolled back")
+        except sqlite3.Error as exc:
+            group.error = group.error or exc
+            if self._db.in_transaction:
+                try:
+                    self._db.execute("ROLLBACK")
+                except sqlite3.Error:
+                    pass
+        finally:
+            group.done = True
+            self._group = None
+            self._lock_free.notify_all()
 
     def _savepoint(self) -> Iterator[sqlite3.Connection]:
-        self._db.execute("SAVEPOINT nested_write")
+        depth = self._local.depth
+        name = f"nested_write_{depth}"
+        self._db.execute(f"SAVEPOINT {name}")
+        self._local.depth = depth + 1
         try:
             yield self._db
         except BaseException:
-            self._db.execute("ROLLBACK TO nested_write")
-            self._db.execute("RELEASE nested_write")
+            self._db.execute(f"ROLLBACK TO {name}")
+            self._db.execute(f"RELEASE {name}")
             raise
-        self._db.execute("RELEASE nested_write")
+        finally:
+            self._local.depth = depth
+        self._db.execute(f"RELEASE {name}")
+
+    def write_stats(self) -> WriteStats:
+        """Writes and commits so far, and the writers waiting for the connection."""
+        with self._queue_lock:
+            return WriteStats(self._writes, self._commits, self._queued)
+
+    @contextmanager
+    def reading(self) -> Iterator[sqlite3.Connection]:
+        """The connection, for reads only: held alone, and never while a group of
+        writes is still uncommitted (a reader sees only what is durable)."""
+        with self._lock:
+            if not getattr(self._local, "depth", 0):
+                while self._group is not None:
+                    self._lock_free.wait()
+            yield self._db
 
     def read(self, sql: str, params: Sequence[object] = ()) -> list[Any]:
         """Run one read-only query and return all its rows."""
-        with self._lock:
+        with self.reading():
             try:
                 return self._retry(lambda: self._db.execute(sql, params).fetchall())
             except sqlite3.Error as exc:

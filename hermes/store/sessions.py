@@ -529,11 +529,9 @@ class Store(Database):
         ``query`` is plain words (ANDed; ``word*`` for a prefix); FTS5 syntax in it is
         taken literally, so any input is safe.
         """
-        with self._lock:
+        with self.reading() as db:
             try:
-                return self._retry(
-                    lambda: _search(self._db, query, workspace=workspace, limit=limit)
-                )
+                return self._retry(lambda: _search(db, query, workspace=workspace, limit=limit))
             except sqlite3.Error as exc:
                 raise StoreError(f"{self.path}: search failed: {exc}") from exc
 
