@@ -15,6 +15,7 @@ in Qwen), and a written tool call is finished under a grammar (:mod:`hermes.mode
 
 from __future__ import annotations
 
+import atexit
 import codecs
 import os
 import threading
@@ -131,6 +132,9 @@ class LocalBackend:
             seed=SEED,
             verbose=False,
         )
+        # Free the model before interpreter shutdown: left to Llama.__del__, it runs
+        # after llama_cpp's module globals are gone and prints a TypeError traceback.
+        atexit.register(llm.close)
         source = llm.metadata.get("tokenizer.chat_template") or CHATML_TEMPLATE
         self._template = ChatTemplate(
             source, _token_text(llm, llm.token_bos()), _token_text(llm, llm.token_eos())
