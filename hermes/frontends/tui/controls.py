@@ -41,6 +41,9 @@ DOUBLE_ESC_SECONDS = 0.8
 """Two Esc presses this close together (input empty, nothing running) edit a message."""
 PRUNE_COLLECT_DELAY = 1.0
 """Seconds after the last widgets were let go before the collector frees them."""
+PRUNE_COLLECT_WIDGETS = 300
+"""...or, when scrolling does not pause (PageUp held down outruns the paging), as soon
+as this many widgets wait to be freed: ~130 blocks, ~1 MB."""
 
 
 class Controls:
@@ -51,6 +54,7 @@ class Controls:
         self.welcome = WelcomeEntry(welcome=Welcome(short_path(app.workspace, 60)))
         self._last_escape = float("-inf")
         self._collect_timer: object | None = None
+        self._released = 0  # widgets let go of since the last collection
         self.resume_line = ""  # printed on the terminal after hermes leaves
 
     # ------------------------------------------------------------------ first screen
@@ -186,20 +190,30 @@ class Controls:
     def _closed(self, _: object = None) -> None:
         self.app.focus_input()
 
-    def pruned(self) -> None:
-        """Widgets left the window: free them once scrolling pauses (they are cycles, and
-        the tuned collector would not look at them for a long while)."""
+    def pruned(self, widgets: int) -> None:
+        """``widgets`` widgets left the window: free them once scrolling pauses, or as
+        soon as this page is drawn if many wait (they are cycles, and the tuned collector
+        would not look at them for a long while)."""
         app = self.app
         if not app.options.tune_gc:
             return
         timer = self._collect_timer
         if timer is not None:
             timer.stop()  # type: ignore[attr-defined]
-        self._collect_timer = app.set_timer(PRUNE_COLLECT_DELAY, self._collect)
+            self._collect_timer = None
+        self._released += widgets
+        if self._released >= PRUNE_COLLECT_WIDGETS:
+            # Even mid-turn: one pause per ~130 blocks scrolled past beats memory that
+            # grows for as long as the user scrolls.
+            self._released = 0
+            app.call_after_refresh(gc_tuning.collect_idle)
+        else:
+            self._collect_timer = app.set_timer(PRUNE_COLLECT_DELAY, self._collect)
 
     def _collect(self) -> None:
         self._collect_timer = None
         if not self.app.link.busy:
+            self._released = 0
             gc_tuning.collect_idle()
 
     # ------------------------------------------------------------------ modes, copying

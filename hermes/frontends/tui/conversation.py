@@ -9,7 +9,8 @@ does the reverse. Nothing re-renders the whole log: a token updates one block.
 Moving through a long session: PageUp/PageDown add up (a hundred presses move a
 hundred pages, loading history as they go, never dropped); Home/End jump to the first
 and last message; a search hit is shown wherever it is (:meth:`show_entry`). What the
-window lets go of is released (``on_pruned`` lets the app collect it while idle).
+window lets go of is released: what it drew is dropped at once, and ``on_pruned`` (told
+how many widgets went) lets the app collect the rest.
 """
 
 from __future__ import annotations
@@ -45,6 +46,21 @@ FIRST_PAINT = 8
 """Entries mounted first when a long history appears at once (then the window fills)."""
 
 
+def drop_render_cache(widget: Widget) -> None:
+    """Empty the lines a removed widget drew (Textual keeps them after it is gone).
+
+    Textual's ``StylesCache.get_inner_outer`` is an ``lru_cache`` on a method, so its key
+    holds the cache itself (Textualize/textual#6665): the styles caches of the last 1,024
+    widgets drawn stay alive, and with them every line those widgets drew. Paging through
+    a long session fills it within a minute: measured, ~25 MB and ~100,000 objects more
+    for every full collection to walk. Emptied, what the lru_cache pins is a few bytes."""
+    cache = getattr(widget, "_styles_cache", None)
+    if cache is not None:
+        cache.clear()
+        if hasattr(cache, "_simple_strip"):
+            cache._simple_strip = None
+
+
 class Conversation(VerticalScroll):
     """Shows ``transcript.entries`` through a window of mounted blocks."""
 
@@ -55,7 +71,7 @@ class Conversation(VerticalScroll):
         transcript: Transcript,
         *,
         clock: Callable[[], float] = time.monotonic,
-        on_pruned: Callable[[], None] | None = None,
+        on_pruned: Callable[[int], None] | None = None,
         on_moved: Callable[[], None] | None = None,
         id: str | None = None,
     ) -> None:
@@ -296,7 +312,7 @@ class Conversation(VerticalScroll):
     async def reset(self) -> None:
         """Forget every widget (``/clear``, a new session)."""
         async with self._lock:
-            await self.remove_children()
+            await self._release(list(self.children))
             self.widgets.clear()
             self._dirty.clear()
             self.lo = self.hi = 0
@@ -312,9 +328,16 @@ class Conversation(VerticalScroll):
                 self._dirty.discard(widget)
                 gone.append(widget)
         if gone:
-            await self.remove_children(gone)
-            if self.on_pruned is not None:
-                self.on_pruned()
+            await self._release(gone)
+
+    async def _release(self, blocks: list[Widget]) -> None:
+        """Remove ``blocks``, let go of what they drew, and say how many widgets went."""
+        released = [w for block in blocks for w in block.walk_children(Widget, with_self=True)]
+        await self.remove_children(blocks)
+        for widget in released:
+            drop_render_cache(widget)
+        if self.on_pruned is not None:
+            self.on_pruned(len(released))
 
     def watch_scroll_y(self, old: float, new: float) -> None:
         super().watch_scroll_y(old, new)
