@@ -173,6 +173,26 @@ def test_ordinary_writes_still_follow_the_mode(workspace: Path) -> None:
         "keystore.jks",
         ".e\u200dnv",
         ".env.",
+        # system secrets, container secrets and /proc links (resolved here, they would be
+        # the checker's own folders, not the command's)
+        "/etc/shadow",
+        "/etc/gshadow-",
+        "/etc/ssh/ssh_host_ed25519_key",
+        "/etc/ssl/private/site.crt",
+        "/run/secrets/db_password",
+        "/var/run/secrets/kubernetes.io/serviceaccount/token",
+        "/proc/self/cwd/notes.txt",
+        "/proc/1/root/etc/hostname",
+        "/proc/self/task/7/cwd/x",
+        "/proc/self/fd/3",
+        # more credential stores
+        "/home/u/.m2/settings.xml",
+        "/home/u/.gradle/gradle.properties",
+        "/home/u/.boto",
+        "/home/u/.s3cfg",
+        "/home/u/.config/rclone/rclone.conf",
+        "/home/u/.mozilla/firefox/x.default/logins.json",
+        "/home/u/.oci/config",
     ],
 )
 def test_sensitive_names(path: str) -> None:
@@ -193,6 +213,12 @@ def test_sensitive_names(path: str) -> None:
         "package.json",
         "keys.py",
         "docs/environment.md",
+        "/etc/passwd",
+        "/etc/ssh/ssh_host_ed25519_key.pub",
+        "/proc/self/status",
+        "/proc/cpuinfo",
+        "gradle.properties",
+        "src/settings.xml",
     ],
 )
 def test_not_sensitive(path: str) -> None:

@@ -7,10 +7,12 @@ program (fsmonitor, filters, textconv ...) is checked on disk by
 
 from __future__ import annotations
 
+import posixpath
 from dataclasses import dataclass
 
+from hermes.safety.sensitive import TreeRead
 from hermes.safety.shell.options import Grammar, Parsed, danger, grammar, parse
-from hermes.safety.shell.wrappers import Argv
+from hermes.safety.shell.wrappers import Argv, long_matches
 
 GIT_NETWORK = frozenset({"push", "fetch", "pull", "clone", "ls-remote", "submodule"})
 
@@ -255,7 +257,9 @@ def git_config_writes(rest: Argv) -> tuple[tuple[str, str | None], ...]:
     return ((ops[0], ops[1] if len(ops) > 1 else None),)
 
 
-_FILE_OPTIONS = frozenset({"-O", "--orderfile", "--contents", "-f", "--file"})
+# Options naming a file git reads (``-L 1,5:path`` and ``--blob rev:path`` name it after
+# the last colon).
+_FILE_OPTIONS = frozenset({"-O", "--orderfile", "--contents", "-f", "--file", "--blob", "-L"})
 
 
 def git_file_words(args: Argv) -> list[str]:
@@ -269,7 +273,12 @@ def git_file_words(args: Argv) -> list[str]:
         return []
     g = _grammar(split.sub)
     parsed: Parsed = parse(split.rest, g)
-    out = [o.value for o in parsed.options if o.name in _FILE_OPTIONS and o.value is not None]
+    out: list[str] = []
+    for o in parsed.options:
+        if o.name in _FILE_OPTIONS and o.value is not None:
+            out.append(o.value)
+            if ":" in o.value:
+                out.append(o.value.rpartition(":")[2])
     operands = list(parsed.operands)
     if split.sub == "grep" and not parsed.has("-e", "-f", "--file"):
         operands = operands[1:]
@@ -278,3 +287,82 @@ def git_file_words(args: Argv) -> list[str]:
         if ":" in op:
             out.append(op.rpartition(":")[2])
     return out
+
+
+# Options that make a diff-producing command print file content, and ones that leave
+# only names and counts (then no content is printed unless a content option is given).
+_CONTENT_OPTIONS = (
+    "-p -u -U -W -c -L --patch --unified --word-diff --color-words --function-context --cc "
+    "--full-diff --binary --patch-with-stat --patch-with-raw --remerge-diff --text -a"
+).split()
+_CONTENT_LONG = tuple(o[2:] for o in _CONTENT_OPTIONS if o.startswith("--"))
+_NAMES_ONLY = frozenset(
+    (
+        "--stat --numstat --shortstat --name-only --name-status --summary --raw -s --no-patch "
+        "--quiet --dirstat --compact-summary"
+    ).split()
+)
+
+
+def _prints_content(sub: str, rest: Argv, parsed: Parsed) -> bool:
+    """Whether ``git sub rest...`` (a read-only query) may print the content of
+    tracked files (a patch, a blob, grep matches)."""
+    if sub == "grep":
+        return True
+    if sub == "stash":
+        return bool(rest) and rest[0] == "show"  # a patch with -p, or with stash.showPatch
+    if sub == "cat-file":
+        return not parsed.has("-t", "-s", "-e") and not (
+            parsed.options and all(o.word == "--batch-check" for o in parsed.options)
+        )
+    if sub == "range-diff":
+        return True
+    if sub == "config":
+        return any(o.word.startswith("--blob") for o in parsed.options)  # a tracked file as config
+    if sub not in ("diff", "show", "log", "whatchanged"):
+        return False
+    typed = [o.word.partition("=")[0] for o in parsed.options]
+    if parsed.has(*_CONTENT_OPTIONS) or any(long_matches(t, _CONTENT_LONG) for t in typed):
+        return True
+    if sub in ("log", "whatchanged"):
+        return False
+    return not any(o.name in _NAMES_ONLY for o in parsed.options)
+
+
+def git_tree_reads(args: Argv) -> tuple[tuple[str, ...], TreeRead] | None:
+    """The folders whose files a git query may print the content of (as written,
+    relative to where the command starts), and how it picks them; None when it prints
+    no file content beyond the paths it names (those are :func:`git_file_words`).
+
+    ``git grep``, ``git diff``, ``git show``, ``git log -p`` ... print tracked files:
+    these are taken to be the files of the work tree that ``.gitignore`` does not
+    exclude, so a file added with ``git add -f`` despite ``.gitignore``, or one only in
+    history (``git show HEAD~3``), is not seen. ``git grep --no-index``/``--untracked``
+    and ``git diff --no-index`` read every file.
+    """
+    split = split_git(args)
+    sub = split.sub
+    if sub is None:
+        return None
+    g = _grammar(sub)
+    rest = split.rest[1:] if sub == "stash" else split.rest
+    parsed = parse(rest, g)
+    if not _prints_content(sub, split.rest, parsed):
+        return None
+    typed = [o.word.partition("=")[0] for o in parsed.options]
+    untracked = any(
+        long_matches(t, ("no-index", "untracked") if sub == "grep" else ("no-index",))
+        for t in typed
+    )
+    operands = list(parsed.operands)
+    skip = 0 if sub != "grep" or parsed.has("-e", "-f", "--file") else 1
+    after = parsed.after_double_dash
+    # Before `--` a word may be a revision (the analysis then searches the whole folder).
+    operands = operands[after:] if after >= skip else operands[skip:]
+    how = TreeRead(follow_links=True) if untracked else TreeRead(gitignore=True)
+    # A pathspec with glob characters or magic (`*.key`, `:(glob)x`) may match anywhere.
+    roots = ["." if any(ch in r for ch in "*?[") or r.startswith(":") else r for r in operands]
+    roots = roots or ["."]
+    base = posixpath.join(*split.chdirs) if split.chdirs else ""
+    joined = tuple(posixpath.join(base, r) if base else r for r in roots)
+    return joined, how

@@ -20,6 +20,10 @@ shown. A credential helper, pager, editor or alias there is never started by a
 read-only subcommand (macOS sets ``credential.helper`` system-wide; asking on every
 ``git status`` for it would only teach people to say yes).
 
+Besides the configuration: a command that writes the index (``git status``) runs the
+repository's own ``post-index-change`` hook, and in a partial clone reading the blobs of
+other commits (``git log -p``, ``git show``) fetches them over the network; both ask.
+
 Anything unreadable or unparseable makes the command ask.
 """
 
@@ -495,6 +499,77 @@ def _shown(e: Entry) -> str:
     return f"{e.key} = {value!r} in {e.origin}"
 
 
+def _writes_index(sub: str, args: Sequence[str]) -> bool:
+    """Whether ``git sub args`` (read-only otherwise) refreshes and writes the index."""
+    if sub == "status":
+        return True
+    return sub == "describe" and any(a.startswith(("--dirty", "--broken")) for a in args)
+
+
+def _index_hook(
+    repo: Repository | None, entries: Sequence[Entry], sub: str, args: Sequence[str]
+) -> Path | None:
+    """The ``post-index-change`` hook a command that writes the index would run, when
+    it comes from the repository's own hooks folder (a ``core.hooksPath`` was judged
+    with the rest of the configuration)."""
+    if repo is None or not _writes_index(sub, args):
+        return None
+    if any(e.section == "core" and e.name == "hookspath" and e.value for e in entries):
+        return None
+    hook = repo.common_dir / "hooks" / "post-index-change"
+    try:
+        return hook if hook.is_file() and os.access(hook, os.X_OK) else None
+    except OSError:
+        return hook
+
+
+# log/whatchanged options that compare file contents (and so read old blobs).
+_BLOB_READING_LOG_OPTIONS = (
+    "-p -u -U -W -c -M -C -B -S -G -L --patch --unified --stat --numstat --shortstat "
+    "--dirstat --name-status --summary --check --word-diff --color-words --function-context "
+    "--cc --full-diff --find-renames --find-copies --break-rewrites --pickaxe-regex --follow "
+    "--diff-merges --remerge-diff --compact-summary --patch-with-stat --patch-with-raw"
+).split()
+
+
+def _lazy_fetch_remote(
+    entries: Sequence[Entry], globals_: Sequence[str], ctx: ShellContext
+) -> str | None:
+    """In a partial clone (objects left on a promisor remote), the remote git fetches
+    missing objects from on demand; None when it cannot (or is told not to)."""
+    if "--no-lazy-fetch" in globals_ or ctx.env.get("GIT_NO_LAZY_FETCH", "") not in ("", "0"):
+        return None
+    for e in entries:
+        if e.section == "extensions" and e.name == "partialclone" and e.value:
+            return e.value
+        if e.section == "remote" and e.name == "promisor" and not _false(e.value):
+            return e.subsection or "its promisor remote"
+    return None
+
+
+def _false(value: str | None) -> bool:
+    return (value or "").strip().lower() in ("false", "no", "off", "0")
+
+
+def _may_need_old_objects(sub: str, args: Sequence[str], start: Path) -> bool:
+    """Whether ``git sub args`` may read blobs a partial clone has not fetched (those
+    of other commits than the checked-out one)."""
+    if sub in ("log", "whatchanged"):
+        return any(
+            a.partition("=")[0] in _BLOB_READING_LOG_OPTIONS
+            or (a.startswith("-") and not a.startswith("--") and set(a[1:]) & set("puUWcMCBSGL"))
+            for a in args
+        )
+    if sub == "diff":
+        # Against the work tree and the index, no old blob is needed; a revision may.
+        words = list(args)
+        cut = words.index("--") if "--" in words else len(words)
+        return any(not w.startswith("-") and not (start / w).exists() for w in words[:cut])
+    if sub == "grep":
+        return any(not w.startswith("-") for w in args[1:])  # a revision, or a path: ask
+    return sub in DIFF_SUBCOMMANDS
+
+
 def git_config_problem(argv: Sequence[str], cwd: Path, ctx: ShellContext) -> str | None:
     """Why ``argv`` (a git command judged read-only by its words) may still start a
     program, given where it runs; None when its configuration names none that it could."""
@@ -516,6 +591,15 @@ def git_config_problem(argv: Sequence[str], cwd: Path, ctx: ShellContext) -> str
                 return f"git {sub} runs with configuration that names a program: {_shown(e)}"
         elif _relevant_user_entry(e, sub, split.rest, ctx, signatures):
             return f"git {sub} may start a program from {_shown(e)}"
+    hook = _index_hook(repo, entries, sub, split.rest)
+    if hook is not None:
+        return f"git {sub} writes the index, which runs the hook {hook}"
+    remote = _lazy_fetch_remote(entries, split.globals, ctx)
+    if remote is not None and _may_need_old_objects(sub, split.rest, start):
+        return (
+            f"git {sub} may fetch missing objects over the network from {remote} "
+            "(a partial clone); git --no-lazy-fetch does not"
+        )
     if repo is not None and "GIT_DIR" not in ctx.env:
         if not any(is_named(part, ".git") for part in real(repo.git_dir).parts):
             return (

@@ -18,7 +18,14 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Literal
 
-from hermes.safety.shell.git import GIT_NETWORK, git_file_words, git_judge, split_git
+from hermes.safety.sensitive import TreeRead
+from hermes.safety.shell.git import (
+    GIT_NETWORK,
+    git_file_words,
+    git_judge,
+    git_tree_reads,
+    split_git,
+)
 from hermes.safety.shell.options import Grammar, Parsed, danger, grammar, parse
 from hermes.safety.shell.sed import sed_judge, sed_script_words
 from hermes.safety.shell.wrappers import (
@@ -28,6 +35,7 @@ from hermes.safety.shell.wrappers import (
     Argv,
     base,
     is_interpreter,
+    long_matches,
 )
 
 _SUBCOMMAND_PROGRAMS = frozenset(
@@ -469,6 +477,8 @@ _READ_ONLY: dict[str, Program] = {
         check=_tree,
         reads="metadata",
         long_flags="fromfile fromtabfile",
+        # -H's page embeds --hintro/--houtro files; --infofile comments are printed
+        content_options="--hintro --houtro --infofile --gitfile",
     ),
     "file": _program(
         "mfFeP",
@@ -751,6 +761,201 @@ def glob_position_problem(argv: Argv, index: int) -> str | None:
     return None
 
 
+# ---------------------------------------------------------------- environment readers
+
+# Variables that hold no secret by convention: printing one runs without asking.
+_PLAIN_VARIABLES = frozenset(
+    (
+        "PATH HOME USER LOGNAME SHELL PWD OLDPWD LANG LANGUAGE TERM TZ EDITOR VISUAL PAGER "
+        "TMPDIR HOSTNAME SHLVL COLUMNS LINES DISPLAY MANPATH VIRTUAL_ENV CONDA_PREFIX "
+        "CONDA_DEFAULT_ENV PYTHONPATH GOPATH GOROOT JAVA_HOME NODE_ENV CI"
+    ).split()
+)
+_PLAIN_VARIABLE_PREFIXES = ("LC_", "XDG_")
+# jq's `env`/`$ENV` (and yq's env()/strenv()/envsubst): the filter reads the environment.
+_FILTER_ENV = re.compile(r"\$ENV\b|(?<![\w.$@\"])env\b|\b(?:str)?env\s*\(|\benvsubst\b")
+
+
+# ps options taking a value: after a dash (-o FMT, -u USER ...), as BSD letters (o FMT,
+# U USER ...), and long (--format FMT ...).
+_PS_DASH_VALUES = frozenset("oOpqstuUgGCk")
+_PS_BSD_VALUES = frozenset("oOpqtUk")
+_PS_LONG_VALUES = frozenset(
+    "format sort pid ppid user User group Group cols columns rows width sid tty quick-pid".split()
+)
+
+
+def _ps_shows_environment(args: Argv) -> bool:
+    """BSD ``e`` (``ps eww``, ``ps auxe``; Linux) or ``-E`` (macOS): each process's
+    environment is printed after its command."""
+    value_next = False
+    for a in args:
+        if value_next:
+            value_next = False
+            continue
+        if a.startswith("--"):
+            value_next = "=" not in a and a[2:] in _PS_LONG_VALUES
+            continue
+        letters = a[1:] if a.startswith("-") else a
+        values = _PS_DASH_VALUES if a.startswith("-") else _PS_BSD_VALUES
+        if not a.startswith("-") and not letters.isalpha():
+            continue  # a list of pids or a format given earlier
+        for k, ch in enumerate(letters):
+            if ch == "E" or (ch == "e" and not a.startswith("-")):
+                return True
+            if ch in values:
+                value_next = k == len(letters) - 1
+                break
+    return False
+
+
+def environment_read(argv: Argv) -> str | None:
+    """What the (unwrapped) command prints of the environment, when that may include
+    secrets (tokens and keys live in environment variables), else None."""
+    if not argv:
+        return None
+    prog = base(argv[0])
+    args = argv[1:]
+    if prog == "env":
+        return "env prints every environment variable"  # it reaches here only with no command
+    if prog == "printenv":
+        names = [a for a in args if not a.startswith("-")]
+        if not names:
+            return "printenv prints every environment variable"
+        for name in names:
+            if name not in _PLAIN_VARIABLES and not name.startswith(_PLAIN_VARIABLE_PREFIXES):
+                return f"printenv prints ${name}"
+        return None
+    if prog == "ps" and _ps_shows_environment(args):
+        return "ps e prints the environment of processes"
+    if prog in ("jq", "yq"):
+        spec = _READ_ONLY[prog]
+        parsed = parse(_jq_split(args)[0] if prog == "jq" else args, spec.grammar)
+        if prog == "jq":
+            filters = [] if parsed.has("-f", "--from-file") else list(parsed.operands[:1])
+        else:
+            ops = parsed.operands
+            start = 1 if ops and ops[0] in _YQ_SUBCOMMANDS else 0
+            filters = parsed.values("--expression") or list(ops[start : start + 1])
+        if any(_FILTER_ENV.search(f) for f in filters):
+            return f"{prog}'s filter reads environment variables"
+    return None
+
+
+# ---------------------------------------------------------------- recursive readers
+
+_GREP_RECURSIVE = ("recursive", "dereference-recursive")
+
+
+def _long_typed(parsed: Parsed, names: tuple[str, ...]) -> bool:
+    """Whether a long option as typed is, or may abbreviate, one of ``names``."""
+    return any(long_matches(o.word.partition("=")[0], names) for o in parsed.options)
+
+
+def _short_count(parsed: Parsed, letter: str) -> int:
+    return sum(1 for o in parsed.options if o.name == f"-{letter}")
+
+
+def _file_operands(prog: str, parsed: Parsed) -> list[str]:
+    spec = _READ_ONLY[prog]
+    skip = 0 if parsed.has(*spec.data_given_by) else spec.data_operands
+    return list(parsed.operands[skip:])
+
+
+def _grep_tree(prog: str, args: Argv) -> tuple[tuple[str, ...], TreeRead] | None:
+    parsed = parse(args, _READ_ONLY[prog].grammar)
+    modes = parsed.values("-d", "--directories")
+    recursive = (
+        parsed.has("-r", "-R")
+        or _long_typed(parsed, _GREP_RECURSIVE)
+        or any(m and "recurse".startswith(m) for m in modes)
+    )
+    if not recursive:
+        return None
+    follow = parsed.has("-R") or _long_typed(parsed, ("dereference-recursive",))
+    filters = {o.name for o in parsed.options} & {"--include", "--exclude", "--exclude-from"}
+    only = tuple(parsed.values("--include")) if filters == {"--include"} else ()
+    how = TreeRead(
+        follow_links=follow, only_names=only, skip_dirs=tuple(parsed.values("--exclude-dir"))
+    )
+    return tuple(_file_operands(prog, parsed)) or (".",), how
+
+
+def _rg_tree(args: Argv) -> tuple[tuple[str, ...], TreeRead] | None:
+    parsed = parse(args, _READ_ONLY["rg"].grammar)
+    if any(o.word == "--files" for o in parsed.options):
+        return None  # lists the names it would search; reads no file
+    unrestricted = _short_count(parsed, "u") + sum(
+        1 for o in parsed.options if long_matches(o.word, ("unrestricted",))
+    )
+    globs = parsed.values("-g", "--glob", "--iglob")
+    hidden = (
+        unrestricted >= 2 or parsed.has("-.") or _long_typed(parsed, ("hidden",)) or bool(globs)
+    )
+    ignore = not (unrestricted or globs or _long_typed(parsed, ("no-ignore", "no-ignore-vcs")))
+    exact = not parsed.has("--iglob") and not _long_typed(parsed, ("glob-case-insensitive",))
+    only = tuple(globs) if globs and exact and not any(g.startswith("!") for g in globs) else ()
+    how = TreeRead(
+        hidden=hidden,
+        follow_links=parsed.has("-L") or _long_typed(parsed, ("follow",)),
+        gitignore=ignore,
+        only_names=only,
+    )
+    return tuple(_file_operands("rg", parsed)) or (".",), how
+
+
+def _ag_tree(args: Argv) -> tuple[tuple[str, ...], TreeRead] | None:
+    parsed = parse(args, _READ_ONLY["ag"].grammar)
+    unrestricted = parsed.has("-u") or _long_typed(parsed, ("unrestricted",))
+    everything = parsed.has("-U", "-a", "-t") or _long_typed(
+        parsed, ("skip-vcs-ignores", "all-types", "all-text", "search-binary")
+    )
+    how = TreeRead(
+        hidden=unrestricted or _long_typed(parsed, ("hidden",)),
+        follow_links=parsed.has("-f") or _long_typed(parsed, ("follow",)),
+        gitignore=not (unrestricted or everything),
+    )
+    return tuple(_file_operands("ag", parsed)) or (".",), how
+
+
+def _diff_tree(args: Argv) -> tuple[tuple[str, ...], TreeRead] | None:
+    words = list(args)
+    cut = words.index("--") if "--" in words else len(words)
+    options = words[:cut]
+    recursive = any(
+        (w.startswith("-") and not w.startswith("--") and "r" in w[1:])
+        or long_matches(w, ("recursive",))
+        for w in options
+    )
+    if not recursive:
+        return None
+    # Every word that is not an option may be a folder it compares (a superset).
+    roots = [w for w in options if not w.startswith("-")] + words[cut + 1 :]
+    roots += [w.partition("=")[2] for w in options if long_matches(w, ("from-file", "to-file"))]
+    return tuple(roots), TreeRead(follow_links=True)
+
+
+def tree_reads(argv: Argv) -> tuple[tuple[str, ...], TreeRead] | None:
+    """The folders a command searches recursively, reading the files in them (``grep
+    -r``, ``rg``, ``ag``, ``diff -r``, ``git grep --no-index``), as written, and how it
+    walks them; None when it reads no folder that way."""
+    if not argv:
+        return None
+    prog = base(argv[0])
+    args = argv[1:]
+    if prog in ("grep", "egrep", "fgrep"):
+        return _grep_tree(prog, args)
+    if prog == "rg":
+        return _rg_tree(args)
+    if prog == "ag":
+        return _ag_tree(args)
+    if prog == "diff":
+        return _diff_tree(args)
+    if prog == "git":
+        return git_tree_reads(args)
+    return None
+
+
 def _option_value_words(word: str) -> list[str]:
     """``--file=x`` names ``x``; ``-fx`` may name ``x``; a plain word names itself."""
     if word.startswith("--") and "=" in word:
@@ -763,6 +968,7 @@ def _option_value_words(word: str) -> list[str]:
 __all__ = [
     "NETWORK_PROGRAMS",
     "STATE_BUILTINS",
+    "environment_read",
     "file_words",
     "glob_position_problem",
     "grantable",
@@ -770,4 +976,5 @@ __all__ = [
     "judge",
     "prefix_of",
     "read_only_programs",
+    "tree_reads",
 ]

@@ -2,8 +2,15 @@
 
 from __future__ import annotations
 
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
 import pytest
 
+from hermes.safety.check import check_command
+from hermes.safety.policy import ApprovalPolicy
 from hermes.safety.shell.analyze import CommandVerdict, SimpleCommand, analyze_command
 
 NO = None  # "not catastrophic" in the table
@@ -37,7 +44,7 @@ CASES: list[tuple[str, bool, str, str | None]] = [
     ("id -u", True, "read-only", NO),
     ("uname -a", True, "read-only", NO),
     ("hostname", True, "read-only", NO),
-    ("env", True, "read-only", NO),
+    ("env", False, "env prints every environment variable, which may hold secrets", NO),
     ("printenv PATH", True, "read-only", NO),
     ("basename /a/b.txt", True, "read-only", NO),
     ("dirname /a/b.txt", True, "read-only", NO),
@@ -115,7 +122,7 @@ CASES: list[tuple[str, bool, str, str | None]] = [
     ("command -v git", True, "read-only", NO),
     ("bash -c 'git status && ls'", True, "read-only", NO),
     ('sh -c "ls -la"', True, "read-only", NO),
-    ("env -0", True, "read-only", NO),
+    ("env -0", False, "env prints every environment variable", NO),
     # ---- compound commands: the first thing that asks is named
     ("ls && rm -rf x", False, "asks: rm is not read-only", NO),
     ("ls; rm x", False, "asks: rm is not read-only", NO),
@@ -619,3 +626,149 @@ def test_internal_errors_fail_closed(monkeypatch: pytest.MonkeyPatch) -> None:
     assert not v.read_only
     assert "could not analyze" in v.reason
     assert v.catastrophic is not None and "recursive delete of /" in v.catastrophic
+
+
+# ---------------------------------------------------------------- the independent suite's holes
+# Commands that read secrets without naming them (issue 15: the suite of commands from
+# other agents' tests and adversarial attempts, kept outside the project): recursive
+# searches reaching a secret file, and commands printing the environment.
+
+needs_git = pytest.mark.skipif(shutil.which("git") is None, reason="needs git")
+SECRET = ", which may hold secrets"
+
+
+@pytest.fixture
+def suite_env(tmp_path: Path) -> dict[str, str]:
+    home = tmp_path / "home"
+    home.mkdir()
+    return {
+        "HOME": str(home),
+        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+        "GIT_CONFIG_NOSYSTEM": "1",
+        "GIT_AUTHOR_NAME": "t",
+        "GIT_AUTHOR_EMAIL": "t@example.com",
+        "GIT_COMMITTER_NAME": "t",
+        "GIT_COMMITTER_EMAIL": "t@example.com",
+    }
+
+
+@pytest.fixture
+def project(workspace: Path, suite_env: dict[str, str]) -> Path:
+    """A repository with README.md, src/a.py, package.json and a .env it ignores."""
+    for name, text in (
+        ("README.md", "KEY\n"),
+        ("src/a.py", "KEY = 1\n"),
+        ("package.json", "{}\n"),
+        (".env", "KEY=secret\n"),
+        (".gitignore", ".env\n"),
+    ):
+        (workspace / name).parent.mkdir(parents=True, exist_ok=True)
+        (workspace / name).write_text(text)
+    for argv in (["init", "-q"], ["add", "-A"], ["commit", "-qm", "one"]):
+        subprocess.run(
+            ["git", *argv], cwd=workspace, env=suite_env, check=True, capture_output=True
+        )
+    return workspace
+
+
+def decide(
+    command: str, ws: Path, env: dict[str, str], mode: str = "ask"
+) -> tuple[str, str | None]:
+    r = check_command(command, ws, ApprovalPolicy(mode=mode), env=env)  # type: ignore[arg-type]
+    return r.decision, r.sensitive
+
+
+@needs_git
+@pytest.mark.parametrize(
+    ("command", "sensitive"),
+    [
+        ("grep -rn KEY .", "grep reads ./.env" + SECRET + " (environment file)"),
+        ("grep -rn KEY", "grep reads ./.env" + SECRET + " (environment file)"),
+        ("cd src && grep KEY -R ..", "grep reads ../.env" + SECRET + " (environment file)"),
+        ("rg -uu KEY", "rg reads ./.env" + SECRET + " (environment file)"),
+        ("ag -u KEY", "ag reads ./.env" + SECRET + " (environment file)"),
+        ("diff -r . src", "diff reads ./.env" + SECRET + " (environment file)"),
+        ("git grep --no-index KEY", "git reads ./.env" + SECRET + " (environment file)"),
+        ("bash -c 'grep -r KEY .'", "grep reads ./.env" + SECRET + " (environment file)"),
+        (
+            "cat /proc/self/cwd/README.md",
+            "cat reads /proc/self/cwd/README.md" + SECRET + " (a link in /proc to a "
+            "process's folders or files, which may lead anywhere)",
+        ),
+        ("cat /etc/shadow", "cat reads /etc/shadow" + SECRET + " (password hashes)"),
+    ],
+)
+def test_reads_that_reach_a_secret_ask(
+    command: str, sensitive: str, project: Path, suite_env: dict[str, str]
+) -> None:
+    assert decide(command, project, suite_env) == ("ask", sensitive)
+    assert decide(command, project, suite_env, "yolo") == ("ask", sensitive)
+
+
+@needs_git
+@pytest.mark.parametrize(
+    ("command", "printed"),
+    [
+        ("env", "env prints every environment variable"),
+        ("env | grep KEY", "env prints every environment variable"),
+        ("printenv", "printenv prints every environment variable"),
+        ("printenv GITHUB_TOKEN", "printenv prints $GITHUB_TOKEN"),
+        ("ps eww", "ps e prints the environment of processes"),
+        ("jq -n env", "jq's filter reads environment variables"),
+        ("yq -n 'strenv(TOKEN)'", "yq's filter reads environment variables"),
+    ],
+)
+def test_printing_the_environment_asks_but_is_no_secret_file(
+    command: str, printed: str, project: Path, suite_env: dict[str, str]
+) -> None:
+    # Tokens live in environment variables; hermes withholds only its own from commands,
+    # so this asks in ask mode, and runs in yolo (issue 15, finding 5).
+    r = check_command(command, project, ApprovalPolicy(mode="ask"), env=suite_env)
+    assert (r.decision, r.reason, r.sensitive) == (
+        "ask",
+        f"approval mode ask: asks: {printed}{SECRET}",
+        None,
+    )
+    assert decide(command, project, suite_env, "yolo") == ("allow", None)
+
+
+@needs_git
+@pytest.mark.parametrize(
+    "command",
+    [
+        "rg KEY",  # skips hidden files
+        "rg --hidden KEY",  # .gitignore lists .env
+        "ag --hidden KEY",
+        "grep -rn KEY src",
+        "grep -rn KEY --include='*.py' .",
+        "grep -rn KEY --exclude-dir=src --include=README.md .",
+        "git grep KEY",
+        "git diff",
+        "git show HEAD",
+        "git log -p",
+        "printenv PATH",
+        "ps -eo pid,user",
+        "jq .env package.json",
+        "ls -la",
+    ],
+)
+def test_reads_that_stay_clear_of_secrets_run(
+    command: str, project: Path, suite_env: dict[str, str]
+) -> None:
+    assert decide(command, project, suite_env) == ("allow", None)
+
+
+@needs_git
+def test_a_tracked_secret_file_makes_searches_and_patches_ask(
+    project: Path, suite_env: dict[str, str]
+) -> None:
+    (project / "certs").mkdir()
+    (project / "certs" / "server.key").write_text("-----BEGIN PRIVATE KEY-----\n")
+    for argv in (["add", "-A"], ["commit", "-qm", "two"]):
+        subprocess.run(["git", *argv], cwd=project, env=suite_env, check=True, capture_output=True)
+    key = "reads ./certs/server.key" + SECRET + " (private key)"
+    for command, prog in (("rg KEY", "rg"), ("git grep KEY", "git"), ("git show HEAD", "git")):
+        assert decide(command, project, suite_env) == ("ask", f"{prog} {key}"), command
+    assert decide("git show HEAD~1", project, suite_env) == ("ask", f"git {key}")
+    for command in ("rg KEY src", "git grep KEY -- src", "git log -p -- src", "git show --stat"):
+        assert decide(command, project, suite_env) == ("allow", None), command

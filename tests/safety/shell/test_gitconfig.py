@@ -324,6 +324,133 @@ def test_without_a_context_git_is_judged_by_its_words_only() -> None:
     assert analyze_command("git status").read_only
 
 
+# ---------------------------------------------------------------- hooks and lazy fetches
+# Found by the independent command suite (issue 15): a repository makes `git status`
+# run its post-index-change hook, and a partial clone makes reading old blobs fetch them.
+
+
+def plant_index_hook(repo: Path, marker: Path) -> Path:
+    hook = repo / ".git" / "hooks" / "post-index-change"
+    hook.write_text(f"#!/bin/sh\ntouch {marker}\n")
+    hook.chmod(0o755)
+    return hook
+
+
+def test_the_index_hook_attack_is_real(repo: Path, env: dict[str, str], tmp_path: Path) -> None:
+    marker = tmp_path / "pwned"
+    plant_index_hook(repo, marker)
+    (repo / "a.txt").touch()  # a stale index entry: status refreshes and writes the index
+    git(repo, env, "status")
+    assert marker.exists(), "git status ran the post-index-change hook"
+
+
+@pytest.mark.parametrize("command", ["git status", "git status -s", "git describe --dirty"])
+def test_a_command_writing_the_index_asks_when_a_hook_would_run(
+    command: str, repo: Path, env: dict[str, str], tmp_path: Path
+) -> None:
+    hook = plant_index_hook(repo, tmp_path / "pwned")
+    result = check_command(command, repo, ApprovalPolicy(mode="auto-edit"), env=env)
+    sub = command.split()[1]
+    assert (result.decision, result.reason) == (
+        "ask",
+        f"approval mode auto-edit: asks: git {sub} writes the index, which runs the hook {hook}",
+    )
+
+
+def test_hooks_that_do_not_run_leave_reads_alone(
+    repo: Path, env: dict[str, str], tmp_path: Path
+) -> None:
+    hook = plant_index_hook(repo, tmp_path / "pwned")
+    for command in ("git log", "git diff", "git describe --always"):
+        assert analyze_command(command, ctx_for(repo, env)).read_only, command
+    hook.chmod(0o644)  # not executable: git ignores it
+    assert analyze_command("git status", ctx_for(repo, env)).read_only
+    hook.unlink()
+    (repo / ".git" / "hooks" / "post-index-change.sample").write_text("#!/bin/sh\n")
+    assert analyze_command("git status", ctx_for(repo, env)).read_only
+
+
+@pytest.fixture
+def partial(workspace: Path, env: dict[str, str], tmp_path: Path) -> Path:
+    """A blobless clone (``--filter=blob:none``) of a three-commit repository."""
+    upstream = tmp_path / "upstream"
+    upstream.mkdir()
+    assert git(upstream, env, "init", "-q").returncode == 0
+    for n in range(3):
+        (upstream / "f.txt").write_text(f"v{n}\n")
+        git(upstream, env, "add", "f.txt")
+        assert git(upstream, env, "commit", "-qm", f"c{n}").returncode == 0
+    git(upstream, env, "config", "uploadpack.allowFilter", "true")
+    clone = workspace / "clone"
+    done = git(
+        workspace,
+        env,
+        "clone",
+        "-q",
+        "--filter=blob:none",
+        "--no-local",
+        f"file://{upstream}",
+        str(clone),
+    )
+    assert done.returncode == 0, done.stderr
+    return clone
+
+
+def test_the_lazy_fetch_is_real(partial: Path, env: dict[str, str]) -> None:
+    before = git(partial, env, "count-objects", "-v").stdout
+    assert git(partial, env, "show", "HEAD~2").returncode == 0
+    assert git(partial, env, "count-objects", "-v").stdout != before, "blobs were fetched"
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        "git log -p",
+        "git log --stat",
+        "git show HEAD~1",
+        "git diff HEAD~2",
+        "git blame f.txt",
+        "git cat-file -p HEAD~2:f.txt",
+        "git grep v HEAD~2",
+        "git log -Sv1",
+    ],
+)
+def test_reading_old_blobs_of_a_partial_clone_asks(
+    command: str, partial: Path, env: dict[str, str]
+) -> None:
+    v = analyze_command(command, ctx_for(partial, env))
+    sub = command.split()[1]
+    assert v.reason == (
+        f"asks: git {sub} may fetch missing objects over the network from origin "
+        "(a partial clone); git --no-lazy-fetch does not"
+    )
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        "git status",
+        "git log --oneline",
+        "git diff",
+        "git diff f.txt",
+        "git grep v",
+        "git ls-tree -r HEAD~2",
+        "git --no-lazy-fetch log -p",
+    ],
+)
+def test_a_partial_clone_leaves_other_reads_alone(
+    command: str, partial: Path, env: dict[str, str]
+) -> None:
+    assert analyze_command(command, ctx_for(partial, env)).read_only
+
+
+def test_lazy_fetching_turned_off_in_the_environment_runs(
+    partial: Path, env: dict[str, str]
+) -> None:
+    ctx = ctx_for(partial, {**env, "GIT_NO_LAZY_FETCH": "1"})
+    assert analyze_command("git log -p", ctx).read_only
+
+
 # ---------------------------------------------------------------- the reader itself
 
 

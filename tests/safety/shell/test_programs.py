@@ -4,14 +4,21 @@ however it is spelled (issue 15, finding 4 and its generalisation): clusters
 
 from __future__ import annotations
 
+import shlex
 from pathlib import Path
 
 import pytest
 
+from hermes.safety.sensitive import TreeRead
 from hermes.safety.shell.analyze import analyze_command
 from hermes.safety.shell.context import ShellContext
 from hermes.safety.shell.options import danger, grammar, parse
-from hermes.safety.shell.programs import prefix_of, read_only_programs
+from hermes.safety.shell.programs import (
+    environment_read,
+    prefix_of,
+    read_only_programs,
+    tree_reads,
+)
 
 # program -> command lines using an option that writes files or runs a program.
 DANGEROUS: dict[str, list[str]] = {
@@ -161,7 +168,16 @@ DANGEROUS: dict[str, list[str]] = {
         "git checkout x",
         "git fetch",
     ],
-    "env": ["env -i ls", "env X=1", "env -S 'rm x'", "env -u X ls", "env --chdir=/ ls", "env rm x"],
+    "env": [
+        "env -i ls",
+        "env X=1",
+        "env -S 'rm x'",
+        "env -u X ls",
+        "env --chdir=/ ls",
+        "env rm x",
+        "env",  # prints every variable: tokens and keys live there
+        "env -0",
+    ],
     "test": ["test -v x", "test -v 'a[$(id)]'", "test -R x", "test -n x -a -v y"],
     "[": ["[ -v x ]", "[ -R x ]", "[ x -o -v y ]"],
     "command": ["command -p rm x", "command rm x"],
@@ -274,7 +290,6 @@ HARMLESS: dict[str, list[str]] = {
         "git remote -v",
         "git stash list",
     ],
-    "env": ["env", "env -0"],
     "test": ["test -f x", "test -n x -a -d y"],
     "[": ["[ -f x ]"],
     "command": ["command -v ls"],
@@ -398,3 +413,136 @@ def test_clusters_attached_values_and_abbreviations() -> None:
 )
 def test_prefixes_name_what_runs(command: str, prefix: str) -> None:
     assert prefix_of(tuple(command.replace("'print(1)'", "x").split())) == prefix
+
+
+# ---------------------------------------------------------------- what prints the environment
+# Tokens and keys live in environment variables (hermes withholds only its own), so a
+# command printing them reads secrets (the independent command suite, issue 15).
+
+
+@pytest.mark.parametrize(
+    ("command", "printed"),
+    [
+        ("env", "env prints every environment variable"),
+        ("env -0", "env prints every environment variable"),
+        ("env -u X", "env prints every environment variable"),
+        ("printenv", "printenv prints every environment variable"),
+        ("printenv -0", "printenv prints every environment variable"),
+        ("printenv GITHUB_TOKEN", "printenv prints $GITHUB_TOKEN"),
+        ("printenv PATH AWS_SECRET_ACCESS_KEY", "printenv prints $AWS_SECRET_ACCESS_KEY"),
+        ("ps eww", "ps e prints the environment of processes"),
+        ("ps auxe", "ps e prints the environment of processes"),
+        ("ps aux e", "ps e prints the environment of processes"),
+        ("ps -o pid,user e", "ps e prints the environment of processes"),
+        ("ps -E", "ps e prints the environment of processes"),
+        ("jq -n env", "jq's filter reads environment variables"),
+        ("jq -n 'env.GITHUB_TOKEN'", "jq's filter reads environment variables"),
+        ("jq -n '$ENV'", "jq's filter reads environment variables"),
+        ("jq -n '[env[]]'", "jq's filter reads environment variables"),
+        ("jq '.[env.X]' f.json", "jq's filter reads environment variables"),
+        ("yq -n 'strenv(TOKEN)'", "yq's filter reads environment variables"),
+        ("yq e 'env(HOME)' f.yml", "yq's filter reads environment variables"),
+        ("yq '.a | envsubst' f.yml", "yq's filter reads environment variables"),
+        ("yq --expression='env(X)' f.yml", "yq's filter reads environment variables"),
+    ],
+)
+def test_commands_that_print_the_environment(command: str, printed: str) -> None:
+    assert environment_read(tuple(shlex.split(command))) == printed
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        "printenv PATH",
+        "printenv HOME LANG LC_ALL XDG_CONFIG_HOME",
+        "ps aux",
+        "ps -ef",
+        "ps -eo pid,user",
+        "ps -u eve",
+        "ps U eve",
+        "ps o user,pid",
+        "ps --format user,pid",
+        "jq '.env' package.json",
+        "jq '.scripts.env' package.json",
+        "jq . env.json",
+        "yq '.env' f.yml",
+        "cat env",
+    ],
+)
+def test_commands_that_do_not_print_the_environment(command: str) -> None:
+    assert environment_read(tuple(shlex.split(command))) is None
+
+
+# ---------------------------------------------------------------- what reads whole folders
+
+
+@pytest.mark.parametrize(
+    ("command", "reads"),
+    [
+        ("grep -r x", ((".",), TreeRead())),
+        ("grep -rn x src lib", (("src", "lib"), TreeRead())),
+        ("grep x -r .", ((".",), TreeRead())),
+        ("grep --recur x d", (("d",), TreeRead())),
+        ("grep -d recurse x d", (("d",), TreeRead())),
+        ("grep --directories=rec x d", (("d",), TreeRead())),
+        ("grep -R x d", (("d",), TreeRead(follow_links=True))),
+        ("grep -e x -r a b", (("a", "b"), TreeRead())),
+        ("egrep -r 'a|b' .", ((".",), TreeRead())),
+        ("grep -r --include='*.py' x .", ((".",), TreeRead(only_names=("*.py",)))),
+        ("grep -r --include='*.py' --exclude=x y .", ((".",), TreeRead())),
+        ("grep -r --exclude-dir=node_modules x .", ((".",), TreeRead(skip_dirs=("node_modules",)))),
+        ("rg x", ((".",), TreeRead(hidden=False, gitignore=True))),
+        ("rg -e x src", (("src",), TreeRead(hidden=False, gitignore=True))),
+        ("rg --hidden x", ((".",), TreeRead(gitignore=True))),
+        ("rg -. x", ((".",), TreeRead(gitignore=True))),
+        ("rg -u x", ((".",), TreeRead(hidden=False))),
+        ("rg -uu x", ((".",), TreeRead())),
+        ("rg --no-ignore-vcs x", ((".",), TreeRead(hidden=False))),
+        ("rg -L x", ((".",), TreeRead(hidden=False, follow_links=True, gitignore=True))),
+        ("rg -g '*.py' x", ((".",), TreeRead(only_names=("*.py",)))),
+        ("rg -g '!*.key' x", ((".",), TreeRead())),
+        ("rg --iglob '*.py' x", ((".",), TreeRead())),
+        ("rg --glob-case-insensitive -g .env x", ((".",), TreeRead())),
+        ("ag x", ((".",), TreeRead(hidden=False, gitignore=True))),
+        ("ag --hidden x src", (("src",), TreeRead(gitignore=True))),
+        ("ag -u x", ((".",), TreeRead())),
+        ("ag -U x", ((".",), TreeRead(hidden=False))),
+        ("ag -f x", ((".",), TreeRead(hidden=False, follow_links=True, gitignore=True))),
+        ("diff -r a b", (("a", "b"), TreeRead(follow_links=True))),
+        ("diff -ruN a b", (("a", "b"), TreeRead(follow_links=True))),
+        ("diff --recursive -x '*.o' a b", (("*.o", "a", "b"), TreeRead(follow_links=True))),
+        ("git grep x", ((".",), TreeRead(gitignore=True))),
+        ("git grep --no-index x d", (("d",), TreeRead(follow_links=True))),
+    ],
+)
+def test_recursive_readers_and_how_they_walk(
+    command: str, reads: tuple[tuple[str, ...], TreeRead]
+) -> None:
+    assert tree_reads(tuple(shlex.split(command))) == reads
+
+
+@pytest.mark.parametrize(
+    "command",
+    ["grep x f", "grep -d skip x d", "rg --files", "diff a b", "cat -r f", "ls -R", "git log"],
+)
+def test_commands_that_read_no_folder(command: str) -> None:
+    assert tree_reads(tuple(shlex.split(command))) is None
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        "tree -H . --hintro=.env",  # the HTML page embeds the file
+        "tree -H . --houtro .env",
+        "tree --infofile=.env",
+        "tree -H . --hin=.env",
+        "du --exclude-from=.env .",
+        "file -m .env f",
+    ],
+)
+def test_options_of_metadata_readers_that_read_a_file_are_checked(command: str) -> None:
+    v = analyze_command(command)
+    assert (v.read_only, v.sensitive) == (
+        False,
+        f"{command.split()[0]} reads .env, which may hold secrets (environment file)",
+    )
