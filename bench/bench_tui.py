@@ -50,6 +50,62 @@ ANSI = re.compile(
     rb"\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)|\x1b[PX^_].*?\x1b\\|\x1b."
 )
 READY_MARK = b"Message hermes"
+CONTROL = re.compile(
+    r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)|\x1b[PX^_].*?\x1b\\|\x1b."
+)
+CURSOR_TO = re.compile(r"\x1b\[(\d*);?(\d*)H")
+UNFINISHED = re.compile(r"\x1b(?:\[[0-?]*[ -/]*|\][^\x07\x1b]*|[PX^_].*)?")
+
+
+class ScreenCells:
+    """The characters on the terminal, cell by cell, as far as telling a key's echo
+    needs: text and cursor moves (colours and modes are skipped). A key counts as echoed
+    when its character is in the cells, not merely somewhere in the output: a repaint
+    of an older frame (which shows the keys typed before) is no echo."""
+
+    def __init__(self) -> None:
+        import codecs
+
+        self.watched = ""
+        self.seen = 0  # cells holding ``watched`` now
+        self.cells: dict[tuple[int, int], str] = {}
+        self.row = self.col = 0
+        self._decoder = codecs.getincrementaldecoder("utf-8")("replace")
+        self._held = ""  # a control sequence cut off at the end of a read
+
+    def watch(self, char: str) -> None:
+        """Count the cells holding ``char`` from now on."""
+        self.watched = char
+        self.seen = sum(1 for cell in self.cells.values() if cell == char)
+
+    def feed(self, data: bytes) -> None:
+        text = self._held + self._decoder.decode(data)
+        last = text.rfind("\x1b")
+        if last >= 0 and UNFINISHED.fullmatch(text, last):
+            self._held, text = text[last:], text[:last]
+        else:
+            self._held = ""
+        pos = 0
+        for match in CONTROL.finditer(text):
+            self._put(text[pos : match.start()])
+            cursor = CURSOR_TO.fullmatch(match.group())
+            if cursor:
+                self.row = int(cursor.group(1) or 1) - 1
+                self.col = int(cursor.group(2) or 1) - 1
+            pos = match.end()
+        self._put(text[pos:])
+
+    def _put(self, text: str) -> None:
+        for ch in text:
+            if ch == "\r":
+                self.col = 0
+            elif ch == "\n":
+                self.row += 1
+            elif ch >= " ":
+                cell = (self.row, self.col)
+                self.seen += (ch == self.watched) - (self.cells.get(cell) == self.watched)
+                self.cells[cell] = ch
+                self.col += 1
 
 
 class Terminal:
@@ -68,6 +124,7 @@ class Terminal:
         os.close(slave)
         self.fd = master
         self.raw = bytearray()
+        self.screen = ScreenCells()
 
     def read(self, timeout: float) -> bytes:
         """Bytes drawn within ``timeout`` seconds (b"" if none)."""
@@ -79,6 +136,7 @@ class Terminal:
         except OSError:
             return b""
         self.raw += data
+        self.screen.feed(data)
         return data
 
     def wait_for(self, mark: bytes, timeout: float = 30.0) -> float:
@@ -175,8 +233,8 @@ def bench_keystrokes(
     try:
         term.wait_for(READY_MARK)
         time.sleep(1.0)  # let the engine finish loading behind the first frame
-        idle = type_keys(term, keys // 2)
-        term.write(b"\x15")  # Ctrl+U: clear the line before sending
+        idle = type_keys(term, keys // 2, "Y")
+        term.write(b"\x15")  # Ctrl+U (the Y's typed idle may still go with the message)
         term.write(b"explain the change\r")
         term.wait_for(b"walk through the change")
         time.sleep(0.5)
@@ -190,16 +248,21 @@ def bench_keystrokes(
     return idle, latencies, elapsed, cpu
 
 
-def type_keys(term: Terminal, keys: int) -> list[float]:
-    """Type ``Z`` every ~50 ms; milliseconds until each one is echoed on screen."""
+def type_keys(term: Terminal, keys: int, char: str = "Z") -> list[float]:
+    """Type ``char`` every ~50 ms; milliseconds until each one is echoed on screen (one
+    more ``char`` in the terminal's cells than before it)."""
     latencies: list[float] = []
+    term.screen.watch(char)
     for _ in range(keys):
-        seen = len(term.raw)
-        term.write(b"Z")
+        for _ in range(100):  # take in what was drawn before the key
+            if not term.read(0):
+                break
+        want = term.screen.seen + 1
+        term.write(char.encode())
         sent = time.perf_counter()
         while True:
             term.read(0.002)
-            if b"Z" in ANSI.sub(b"", bytes(term.raw[seen:])):
+            if term.screen.seen >= want:
                 latencies.append((time.perf_counter() - sent) * 1000)
                 break
             if time.perf_counter() - sent > 5:

@@ -4,11 +4,14 @@
 arguments and output, a reply's reasoning. The transcript view (Ctrl+T) shows it; the
 search (Ctrl+F) looks through it, case-insensitively, over the whole session, not only
 what is on screen. Lowered texts are cached per entry, so searching a 10,000-message
-session again costs a scan, not a rebuild.
+session again costs a scan, not a rebuild. :meth:`ConversationSearch.find_soon` is the
+same search for an event loop: it gives the loop a turn every few hundred entries, so
+keys typed meanwhile are handled and a search for a query typed over can be dropped.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -106,6 +109,10 @@ def search_text(entry: Entry) -> str:
     return ""
 
 
+SEARCH_CHUNK = 500
+"""Entries searched between two turns of the event loop (well under a millisecond)."""
+
+
 def _indent(text: str) -> str:
     return "\n".join("  " + line for line in text.split("\n"))
 
@@ -136,20 +143,61 @@ class ConversationSearch:
 
     def find(self, entries: Sequence[Entry], query: str, limit: int = 10_000) -> list[Hit]:
         """Every entry containing ``query``, in order (one hit per entry: its first)."""
-        needle = query.lower()
-        if not needle:
-            return []
         hits: list[Hit] = []
-        for index, entry in enumerate(entries):
-            offset = self._lowered(entry).find(needle)
+        if query:
+            self._scan(entries, query.lower(), 0, len(entries), hits, limit)
+            self._prune(entries)
+        return hits
+
+    async def find_soon(
+        self, entries: Sequence[Entry], query: str, limit: int = 10_000
+    ) -> list[Hit]:
+        """:meth:`find`, giving the event loop a turn every :data:`SEARCH_CHUNK` entries
+        (cancel it when the query changes). ``entries`` is read as it was at the call."""
+        hits: list[Hit] = []
+        if not query:
+            return hits
+        entries = list(entries)
+        needle = query.lower()
+        for start in range(0, len(entries), SEARCH_CHUNK):
+            if start:
+                await asyncio.sleep(0)
+            if self._scan(entries, needle, start, start + SEARCH_CHUNK, hits, limit):
+                break
+        self._prune(entries)
+        return hits
+
+    async def prepare(self, entries: Sequence[Entry]) -> None:
+        """Lower every entry's text ahead of the first search (the search bar opened),
+        giving the event loop a turn every :data:`SEARCH_CHUNK` entries."""
+        entries = list(entries)
+        for start in range(0, len(entries), SEARCH_CHUNK):
+            await asyncio.sleep(0)
+            for entry in entries[start : start + SEARCH_CHUNK]:
+                self._lowered(entry)
+
+    def _scan(
+        self,
+        entries: Sequence[Entry],
+        needle: str,
+        start: int,
+        end: int,
+        hits: list[Hit],
+        limit: int,
+    ) -> bool:
+        """Add the hits among ``entries[start:end]``; whether ``limit`` was reached."""
+        for index in range(start, min(end, len(entries))):
+            offset = self._lowered(entries[index]).find(needle)
             if offset >= 0:
                 hits.append(Hit(index, offset))
                 if len(hits) >= limit:
-                    break
+                    return True
+        return False
+
+    def _prune(self, entries: Sequence[Entry]) -> None:
         if len(self._cache) > 2 * len(entries) + 100:  # entries were dropped (/clear)
             alive = {id(e) for e in entries}
             self._cache = {k: v for k, v in self._cache.items() if k in alive}
-        return hits
 
 
 def _version(entry: Entry) -> int:

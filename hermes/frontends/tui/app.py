@@ -38,6 +38,7 @@ from hermes.frontends.common.signals import SignalStop, signal_name
 from hermes.frontends.common.transcript import Transcript
 from hermes.frontends.tui import gc_tuning
 from hermes.frontends.tui.approval import ApprovalBar, KeyGuard, edit_action
+from hermes.frontends.tui.blocks import StreamPacer
 from hermes.frontends.tui.controls import Controls
 from hermes.frontends.tui.conversation import Conversation
 from hermes.frontends.tui.dialogs import ListDialog, ask_conflict
@@ -112,7 +113,7 @@ class HermesApp(App[int]):
         self._quitting = False
         self._early: list[str] = []  # sent before the session was open
         self._status_pending = False
-        self.last_keystroke = 0.0  # the input sets it; streaming slows down while typing
+        self.stream_pacer = StreamPacer()  # streaming draws between the keys typed
         # Approvals take keys only once typing has stopped (and they were seen).
         self.key_guard = KeyGuard(self.options.clock, self.options.approval_arm_seconds)
         self._arm_timer: Timer | None = None
@@ -167,7 +168,9 @@ class HermesApp(App[int]):
         menu = CompletionMenu(id="completions")
         menu.display = False
         self.pending = PendingList(id="queued")
-        self.search_bar = SearchBar(self._conversation, id="search")
+        self.search_bar = SearchBar(
+            self._conversation, cursor_blink=self.options.cursor_blink, id="search"
+        )
         self.search_bar.display = False
         self._input = PromptInput(
             self.history, menu, self.complete, on_keystroke=self._keystroke, id="input"
@@ -437,7 +440,9 @@ class HermesApp(App[int]):
         self._arm_timer = self.set_timer(min(max(wait, 0.02), 0.1), lambda: self._focus_approval(1))
 
     def _keystroke(self) -> None:
-        """A key in the input: typing goes on, so a shown approval waits to take keys."""
+        """A key in the input: typing goes on, so a shown approval waits to take keys,
+        and a streaming reply draws just after the key is on screen."""
+        self.stream_pacer.keystroke(self.call_after_refresh)
         self.key_guard.keystroke()
         if self.transcript.approvals and self._arm_timer is None:
             self._arm_timer = self.set_timer(0.1, lambda: self._focus_approval(1))

@@ -444,6 +444,10 @@ class Conversation(VerticalScroll):
             # A worker, not a message handler: it waits for layouts this widget does.
             self.run_worker(self._run_pages(), group="pages")
 
+    def stop_paging(self) -> None:
+        """Drop the presses not carried out yet (a search takes the view over)."""
+        self._pages = 0
+
     async def _run_pages(self) -> None:
         try:
             while self._pages:

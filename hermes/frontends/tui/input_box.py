@@ -10,7 +10,6 @@ Ctrl+D on an empty input quits.
 from __future__ import annotations
 
 import re
-import time
 from collections.abc import Callable
 
 from textual import events
@@ -114,7 +113,6 @@ class PromptInput(TextArea):
     # ------------------------------------------------------------------ keys
 
     async def _on_key(self, event: events.Key) -> None:
-        self.app.last_keystroke = time.monotonic()  # type: ignore[attr-defined]
         if self.on_keystroke is not None:
             self.on_keystroke()
         key = event.key

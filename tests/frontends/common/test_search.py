@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
+
+import pytest
+
+from hermes.frontends.common import search as search_module
 from hermes.frontends.common.search import ConversationSearch, Hit, entry_text, pretty_arguments
 from hermes.frontends.common.transcript import AssistantEntry, NoticeEntry, ToolEntry, UserEntry
 
@@ -40,3 +45,39 @@ def test_search_is_case_insensitive_over_everything_and_sees_changes() -> None:
     assert search.find(entries, "") == []
     entries[3].text = "login again"  # type: ignore[attr-defined]
     assert [h.index for h in search.find(entries, "login")] == [0, 1, 2, 3]
+
+
+async def test_find_soon_finds_what_find_does_giving_the_loop_a_turn_between_chunks(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(search_module, "SEARCH_CHUNK", 2)
+    entries = [UserEntry(text=f"entry {i} {'login' if i % 3 else ''}") for i in range(7)]
+    turns: list[int] = []  # turns another task had while the search ran
+
+    async def other_work() -> None:
+        for turn in range(10):
+            turns.append(turn)
+            await asyncio.sleep(0)
+
+    search = ConversationSearch()
+    other = asyncio.create_task(other_work())
+    searched = await search.find_soon(entries, "LOGIN")
+    during = len(turns)
+    await other
+    assert searched == search.find(entries, "login") == [Hit(i, 8) for i in (1, 2, 4, 5)]
+    assert during >= 3  # 7 entries in chunks of 2: the loop turned between them
+    assert await search.find_soon(entries, "") == []
+
+
+async def test_prepare_lowers_every_text_ahead_of_the_first_search(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    entries = [UserEntry(text="Fix the Login test"), NoticeEntry(text="nothing")]
+    search = ConversationSearch()
+    await search.prepare(entries)
+
+    def not_again(entry: object) -> str:
+        raise AssertionError("lowered again")
+
+    monkeypatch.setattr(search_module, "search_text", not_again)
+    assert search.find(entries, "login") == [Hit(0, 8)]
