@@ -18,6 +18,21 @@ from hermes.store.sessions import SessionRecord, Store
 from hermes.trust.workspace import load_workspace
 
 
+def git_env(home: Path) -> dict[str, str]:
+    """An environment for real git in a test: ``home`` as HOME (created), no system
+    config, a fixed identity."""
+    home.mkdir(exist_ok=True)
+    return {
+        "HOME": str(home),
+        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+        "GIT_CONFIG_NOSYSTEM": "1",
+        "GIT_AUTHOR_NAME": "t",
+        "GIT_AUTHOR_EMAIL": "t@example.com",
+        "GIT_COMMITTER_NAME": "t",
+        "GIT_COMMITTER_EMAIL": "t@example.com",
+    }
+
+
 def make_config(
     base_url: str, workspace: Path, raw: dict[str, Any] | None = None, **flags: Any
 ) -> Config:

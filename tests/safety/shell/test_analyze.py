@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import shutil
 import subprocess
 from pathlib import Path
@@ -12,6 +11,7 @@ import pytest
 from hermes.safety.check import check_command
 from hermes.safety.policy import ApprovalPolicy
 from hermes.safety.shell.analyze import CommandVerdict, SimpleCommand, analyze_command
+from tests.support import git_env
 
 NO = None  # "not catastrophic" in the table
 
@@ -639,17 +639,7 @@ SECRET = ", which may hold secrets"
 
 @pytest.fixture
 def suite_env(tmp_path: Path) -> dict[str, str]:
-    home = tmp_path / "home"
-    home.mkdir()
-    return {
-        "HOME": str(home),
-        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
-        "GIT_CONFIG_NOSYSTEM": "1",
-        "GIT_AUTHOR_NAME": "t",
-        "GIT_AUTHOR_EMAIL": "t@example.com",
-        "GIT_COMMITTER_NAME": "t",
-        "GIT_COMMITTER_EMAIL": "t@example.com",
-    }
+    return git_env(tmp_path / "home")
 
 
 @pytest.fixture

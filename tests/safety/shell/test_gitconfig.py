@@ -3,7 +3,6 @@ program they could start (issue 15, finding 2 and its generalisation)."""
 
 from __future__ import annotations
 
-import os
 import shutil
 import subprocess
 from pathlib import Path
@@ -20,23 +19,14 @@ from hermes.safety.shell.gitconfig import (
     effective_entries,
     parse_config,
 )
+from tests.support import git_env
 
 pytestmark = pytest.mark.skipif(shutil.which("git") is None, reason="needs git")
 
 
 @pytest.fixture
 def env(tmp_path: Path) -> dict[str, str]:
-    home = tmp_path / "home"
-    home.mkdir()
-    return {
-        "HOME": str(home),
-        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
-        "GIT_CONFIG_NOSYSTEM": "1",
-        "GIT_AUTHOR_NAME": "t",
-        "GIT_AUTHOR_EMAIL": "t@example.com",
-        "GIT_COMMITTER_NAME": "t",
-        "GIT_COMMITTER_EMAIL": "t@example.com",
-    }
+    return git_env(tmp_path / "home")
 
 
 def git(cwd: Path, env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
