@@ -737,16 +737,7 @@ WORKSPACE_RULES: dict[str, tuple[WorkspaceRule, str]] = {
     "mcp.servers": ("servers", "starts a process at start-up"),
     **{
         f"hooks.{event}": ("loosen", f"runs these commands on every {event} event")
-        for event in (
-            "SessionStart",
-            "UserPromptSubmit",
-            "PreToolUse",
-            "PostToolUse",
-            "Notification",
-            "PreCompact",
-            "Stop",
-            "SessionEnd",
-        )
+        for event in HOOK_EVENTS
     },
     "checkpoints.enabled": ("higher", "turns checkpoints off"),
     "checkpoints.max_file_bytes": ("higher", "checkpoints fewer files"),

@@ -22,7 +22,7 @@ from hermes.frontends.common.sessions import Launcher
 from hermes.frontends.tui.app import HermesApp
 from hermes.frontends.tui.options import AppOptions
 from hermes.testing.scripted.server import ScriptedServer
-from hermes.testing.scripted.types import ScriptedCall
+from hermes.testing.scripted.types import ScriptedCall, ScriptedReply
 
 SIZE = (100, 30)
 
@@ -120,3 +120,21 @@ def _text_of(widget: Any) -> str:
 
 
 Run = Callable[[Pilot[Any]], Awaitable[None]]
+
+
+async def edit_then_diff(
+    pilot: Pilot[Any], app: HermesApp, server: ScriptedServer, workspace: Path
+) -> None:
+    """The model rewrites a.txt ("old" -> "new", auto-edit mode), then ``/diff`` shows it.
+    The app must have been made with ``--approval-mode auto-edit``."""
+    (workspace / "a.txt").write_text("old\n")
+    server.add(
+        ScriptedReply(tool_calls=(call("write_file", "w1", path="a.txt", content="new\n"),)),
+        ScriptedReply(text="edited"),
+    )
+    await type_text(pilot, "edit a.txt")
+    await pilot.press("enter")
+    await wait_for(pilot, lambda: not app.engine.busy and "edited" in screen_text(app))
+    await type_text(pilot, "/diff")
+    await pilot.press("enter")
+    await wait_for(pilot, lambda: "+new" in screen_text(app))

@@ -20,6 +20,7 @@ from tests.frontends.tui.conftest import (
     MakeApp,
     _text_of,
     call,
+    edit_then_diff,
     screen_text,
     type_text,
     wait_for,
@@ -138,17 +139,9 @@ async def test_an_interrupted_command_keeps_its_last_lines(
 
 
 async def test_diff_is_coloured(server: ScriptedServer, make_app: MakeApp, workspace: Path) -> None:
-    (workspace / "a.txt").write_text("old\n")
-    server.add(
-        ScriptedReply(tool_calls=(call("write_file", "w1", path="a.txt", content="new\n"),)),
-        ScriptedReply(text="edited"),
-    )
     app = make_app("--approval-mode", "auto-edit")
     async with app.run_test(size=SIZE) as pilot:
-        await send(pilot, "edit a.txt")
-        await wait_for(pilot, lambda: not app.engine.busy and "edited" in screen_text(app))
-        await send(pilot, "/diff")
-        await wait_for(pilot, lambda: "+new" in screen_text(app))
+        await edit_then_diff(pilot, app, server, workspace)
         notice = next(b for b in app.conversation.query(NoticeBlock) if "+new" in _text_of(b))
         content = notice.content
         assert isinstance(content, Text)

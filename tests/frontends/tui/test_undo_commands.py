@@ -7,24 +7,16 @@ from pathlib import Path
 from hermes.frontends.tui.dialogs import ListDialog
 from hermes.testing.scripted.server import ScriptedServer
 from hermes.testing.scripted.types import ScriptedReply
-from tests.frontends.tui.conftest import SIZE, MakeApp, call, screen_text, wait_for
+from tests.frontends.tui.conftest import SIZE, MakeApp, call, edit_then_diff, screen_text, wait_for
 from tests.frontends.tui.test_approvals import send
 
 
 async def test_undo_diff_redo_and_rewind(
     server: ScriptedServer, make_app: MakeApp, workspace: Path
 ) -> None:
-    (workspace / "a.txt").write_text("old\n")
-    server.add(
-        ScriptedReply(tool_calls=(call("write_file", "w1", path="a.txt", content="new\n"),)),
-        ScriptedReply(text="edited"),
-    )
     app = make_app("--approval-mode", "auto-edit")
     async with app.run_test(size=SIZE) as pilot:
-        await send(pilot, "edit a.txt")
-        await wait_for(pilot, lambda: not app.engine.busy and "edited" in screen_text(app))
-        await send(pilot, "/diff")
-        await wait_for(pilot, lambda: "+new" in screen_text(app))
+        await edit_then_diff(pilot, app, server, workspace)
         await send(pilot, "/undo")
         await wait_for(pilot, lambda: "restored: a.txt" in screen_text(app))
         assert (workspace / "a.txt").read_text() == "old\n"
